@@ -1,0 +1,251 @@
+"""The ``homesections`` command: parse options, call the library, print.
+
+Nothing here touches a database or a file itself. Every library error is
+turned into one ``error:`` line and its exit code in ``_Root.invoke``;
+click's own usage errors exit with 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from . import runner
+from .errors import HomesectionsError, RefusalError
+from .runner import MigrationResult
+
+DEFAULT_DATABASE = "homesections.db"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _Root(click.Group):
+    """The one place where library errors become messages and exit codes."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except HomesectionsError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+def _remember(key: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    """Store an option's value in the context tree; the innermost one given wins."""
+
+    def callback(ctx: click.Context, _param: click.Parameter, value: Any) -> None:
+        if value is not None:
+            ctx.meta[f"homesections.{key}"] = value
+
+    return callback
+
+
+def shared_options(*, root: bool = False) -> Callable[[F], F]:
+    """``-d``, ``-m`` and ``--lock-timeout``, accepted before and after the subcommand.
+
+    Only the root level reads the environment, so an option given anywhere
+    on the command line beats its env var.
+    """
+
+    def envvar(name: str) -> str | None:
+        return name if root else None
+
+    options = [
+        click.option(
+            "--database",
+            "-d",
+            type=click.Path(),
+            envvar=envvar("HOMESECTIONS_DATABASE"),
+            expose_value=False,
+            callback=_remember("database"),
+            help=f"SQLite file to migrate [env: HOMESECTIONS_DATABASE; default: {DEFAULT_DATABASE}]",
+        ),
+        click.option(
+            "--migrations",
+            "-m",
+            type=click.Path(),
+            envvar=envvar("HOMESECTIONS_MIGRATIONS"),
+            expose_value=False,
+            callback=_remember("migrations"),
+            help="Directory of .up.sql/.down.sql files [env: HOMESECTIONS_MIGRATIONS; default: the packaged ones]",
+        ),
+        click.option(
+            "--lock-timeout",
+            type=click.FloatRange(min=0),
+            metavar="SECONDS",
+            envvar=envvar("HOMESECTIONS_LOCK_TIMEOUT"),
+            expose_value=False,
+            callback=_remember("lock_timeout"),
+            help="How long to wait for another writer "
+            f"[env: HOMESECTIONS_LOCK_TIMEOUT; default: {runner.DEFAULT_LOCK_TIMEOUT:g}]",
+        ),
+    ]
+
+    def decorate(command: F) -> F:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+def _settings() -> tuple[str, str | None, float]:
+    meta = click.get_current_context().meta
+    return (
+        meta.get("homesections.database", DEFAULT_DATABASE),
+        meta.get("homesections.migrations"),
+        meta.get("homesections.lock_timeout", runner.DEFAULT_LOCK_TIMEOUT),
+    )
+
+
+def _print_result(result: MigrationResult) -> None:
+    verb = "Applied" if result.direction == "up" else "Rolled back"
+    click.echo(f"{verb} {result.label} ({_duration(result.seconds)})")
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+@click.group(cls=_Root, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="homesections", message="%(prog)s %(version)s")
+@shared_options(root=True)
+def main() -> None:
+    """Keep an offline media player's SQLite cache at the right schema version.
+
+    \b
+    Example:
+        homesections migrate up
+        homesections -d cache.db status
+    """
+
+
+@main.group()
+@shared_options()
+def migrate() -> None:
+    """Apply and roll back migrations."""
+
+
+@migrate.command("up")
+@shared_options()
+@click.option("--to", type=click.IntRange(min=0), metavar="VERSION", help="Stop after this version.")
+@click.option("--steps", type=click.IntRange(min=1), metavar="N", help="Apply at most N migrations.")
+def migrate_up(to: int | None, steps: int | None) -> None:
+    """Apply pending migrations in version order, each in its own transaction.
+
+    Creates the database file and its directory when missing.
+
+    \b
+    Example:
+        homesections migrate up
+        homesections migrate up --to 2 -d cache.db
+    """
+    if to is not None and steps is not None:
+        raise click.UsageError("--to and --steps cannot be combined")
+    database, migrations, lock_timeout = _settings()
+    applied = runner.migrate(
+        database, migrations, to=to, steps=steps, lock_timeout=lock_timeout, on_applied=_print_result
+    )
+    if not applied:
+        click.echo("Already up to date.")
+
+
+@migrate.command("down")
+@shared_options()
+@click.option(
+    "--to", type=click.IntRange(min=0), metavar="VERSION", help="Leave versions <= VERSION applied (0: none)."
+)
+@click.option("--steps", type=click.IntRange(min=1), metavar="N", help="Roll back the N newest migrations.")
+@click.option("--all", "everything", is_flag=True, help="Roll back every migration (same as --to 0).")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before --all.")
+def migrate_down(to: int | None, steps: int | None, everything: bool, yes: bool) -> None:
+    """Roll back the newest applied migration, or several.
+
+    Checks every migration to roll back first: if one has lost its files or
+    has an empty down file, nothing changes.
+
+    \b
+    Example:
+        homesections migrate down
+        homesections migrate down --to 1
+        homesections migrate down --all --yes
+    """
+    given = [
+        name for name, value in (("--to", to), ("--steps", steps), ("--all", everything or None)) if value is not None
+    ]
+    if len(given) > 1:
+        raise click.UsageError(f"{' and '.join(given)} cannot be combined")
+    database, migrations, lock_timeout = _settings()
+    if everything:
+        _confirm_all(database, yes)
+        to = 0
+    rolled_back = runner.rollback(
+        database, migrations, to=to, steps=steps, lock_timeout=lock_timeout, on_rolled_back=_print_result
+    )
+    if not rolled_back:
+        click.echo("Nothing to roll back.")
+
+
+def _confirm_all(database: str, yes: bool) -> None:
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise RefusalError("--all rolls back every migration: add --yes to confirm (there is no terminal to ask on)")
+    click.confirm(f"Roll back every migration in {database}?", abort=True)
+
+
+@main.command()
+@shared_options()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+@click.option("--exit-code", is_flag=True, help="Exit 1 when any migration is pending, modified or missing.")
+@click.pass_context
+def status(ctx: click.Context, as_json: bool, exit_code: bool) -> None:
+    """Show every migration and its state: applied, pending, modified or missing.
+
+    Only reads: never creates the database or its directory.
+
+    \b
+    Example:
+        homesections status
+        homesections status --json
+        homesections status --exit-code || homesections migrate up
+    """
+    database, migrations, lock_timeout = _settings()
+    report = runner.status(database, migrations, lock_timeout=lock_timeout)
+    click.echo(_status_json(report) if as_json else _status_table(report))
+    if exit_code and not report.is_up_to_date:
+        ctx.exit(1)
+
+
+def _status_json(report: runner.Status) -> str:
+    import json
+
+    return json.dumps(
+        {
+            "database": report.database,
+            "current_version": report.current_version,
+            "migrations": [
+                {"version": m.version, "name": m.name, "state": m.state, "applied_at": m.applied_at}
+                for m in report.migrations
+            ],
+        },
+        indent=2,
+    )
+
+
+def _status_table(report: runner.Status) -> str:
+    rows = [("VERSION", "NAME", "STATE", "APPLIED AT")]
+    rows += [(f"{m.version:04d}", m.name, m.state, m.applied_at or "-") for m in report.migrations]
+    widths = [max(len(row[column]) for row in rows) for column in range(3)]
+    lines = [f"Database: {report.database} (version {report.current_version})", ""]
+    lines += [
+        "  ".join([*(cell.ljust(width) for cell, width in zip(row, widths, strict=False)), row[3]]) for row in rows
+    ]
+    counts: dict[str, int] = {}
+    for m in report.migrations:
+        counts[m.state] = counts.get(m.state, 0) + 1
+    lines += ["", ", ".join(f"{count} {state}" for state, count in counts.items()) + "."]
+    return "\n".join(lines)

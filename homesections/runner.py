@@ -1,0 +1,447 @@
+"""Migrations to database: transactions, bookkeeping and refusals.
+
+Every command reads as a short story. ``migrate``: discover the files,
+open the database, then for each pending migration, inside one
+``BEGIN IMMEDIATE`` transaction: check what is applied, run the
+migration's statements, check foreign keys, record the version, commit.
+``rollback`` is the same walk backwards. ``status`` only reads.
+
+The write lock is taken per migration, so concurrent runners interleave
+safely: whoever holds the lock re-reads the newest applied version, and
+a migration applied by another process is never applied twice.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from typing import Literal
+
+from .discovery import Migration, MigrationFile, discover
+from .errors import (
+    BookkeepingTableError,
+    ChecksumMismatchError,
+    ConcurrentChangeError,
+    DatabaseError,
+    ForeignKeyViolationError,
+    IrreversibleMigrationError,
+    LockTimeoutError,
+    MigrationFailedError,
+    MissingMigrationError,
+    OutOfOrderError,
+    TargetError,
+)
+
+DEFAULT_LOCK_TIMEOUT = 30.0
+
+BOOKKEEPING_COLUMNS = ("version", "name", "checksum", "applied_at")
+_CREATE_BOOKKEEPING = """CREATE TABLE schema_migrations (
+    version INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    checksum TEXT NOT NULL,
+    applied_at TEXT NOT NULL
+)"""
+_RECORD = (
+    "INSERT INTO schema_migrations (version, name, checksum, applied_at) "
+    "VALUES (?, ?, ?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))"
+)
+_FORGET = "DELETE FROM schema_migrations WHERE version = ?"
+
+Direction = Literal["up", "down"]
+State = Literal["applied", "pending", "modified", "missing"]
+MigrationsDir = str | os.PathLike[str] | None
+
+
+@dataclass(frozen=True)
+class MigrationResult:
+    """One migration applied or rolled back, reported once committed."""
+
+    version: int
+    name: str
+    label: str
+    direction: Direction
+    seconds: float
+
+
+@dataclass(frozen=True)
+class MigrationStatus:
+    """The state of one migration on disk, in the database, or both."""
+
+    version: int
+    name: str
+    state: State
+    applied_at: str | None
+
+
+@dataclass(frozen=True)
+class Status:
+    """Every known migration, oldest first, and the database's current version."""
+
+    database: str
+    current_version: int
+    migrations: list[MigrationStatus]
+
+    @property
+    def is_up_to_date(self) -> bool:
+        """True when every migration is applied unchanged and none is missing."""
+        return all(migration.state == "applied" for migration in self.migrations)
+
+
+@dataclass(frozen=True)
+class _AppliedRow:
+    version: int
+    name: str
+    checksum: str
+    applied_at: str
+
+
+Callback = Callable[[MigrationResult], None]
+
+
+def migrate(
+    database: str | os.PathLike[str],
+    migrations_dir: MigrationsDir = None,
+    *,
+    to: int | None = None,
+    steps: int | None = None,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    on_applied: Callback | None = None,
+) -> list[MigrationResult]:
+    """Apply pending migrations in version order; create the database if needed.
+
+    ``to`` stops after that version, ``steps`` after that many migrations.
+    Each migration commits on its own, so an error leaves the earlier ones
+    of this run applied and raises; ``on_applied`` hears of each commit as
+    it happens. Returns what was applied (empty when already up to date).
+    """
+    _check_limits(to, steps)
+    available = discover(migrations_dir)
+    if to is not None and to not in {migration.version for migration in available}:
+        raise TargetError(f"--to {to}: no migration with that version (known: {_versions(available)})")
+    path = os.fspath(database)
+    conn = _open(path, "create", lock_timeout)
+    results: list[MigrationResult] = []
+    try:
+        pending: deque[Migration] = deque()
+        expected_newest: int | None = None
+        while steps is None or len(results) < steps:
+            with _write_transaction(conn, path, lock_timeout):
+                if expected_newest is None or _newest_applied(conn) != expected_newest:
+                    # First step, or another runner applied something meanwhile: plan again.
+                    pending = _plan_up(conn, path, available, to)
+                if not pending:
+                    break
+                migration = pending.popleft()
+                seconds = _run(conn, migration, "up")
+                expected_newest = migration.version
+            results.append(_result(migration, "up", seconds))
+            if on_applied is not None:
+                on_applied(results[-1])
+    finally:
+        conn.close()
+    return results
+
+
+def rollback(
+    database: str | os.PathLike[str],
+    migrations_dir: MigrationsDir = None,
+    *,
+    to: int | None = None,
+    steps: int | None = None,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    on_rolled_back: Callback | None = None,
+) -> list[MigrationResult]:
+    """Roll back the newest applied migration, or down to ``to``, or ``steps`` of them.
+
+    ``to=0`` rolls back everything. Every migration to be rolled back is
+    checked first (its files exist, its down holds SQL), so a refusal
+    changes nothing. Never creates the database.
+    """
+    _check_limits(to, steps)
+    available = {migration.version: migration for migration in discover(migrations_dir)}
+    path = os.fspath(database)
+    conn = _open(path, "write", lock_timeout)
+    if conn is None:
+        return []
+    results: list[MigrationResult] = []
+    try:
+        targets: deque[Migration] | None = None
+        while targets is None or targets:
+            with _write_transaction(conn, path, lock_timeout):
+                if targets is None:
+                    targets = _plan_down(conn, path, available, to, steps)
+                    if not targets:
+                        break
+                elif _newest_applied(conn) != targets[0].version:
+                    raise ConcurrentChangeError(
+                        f"{path}: another process changed the applied migrations during the rollback; "
+                        f"{len(results)} rolled back, the rest left as they are: run it again"
+                    )
+                migration = targets.popleft()
+                seconds = _run(conn, migration, "down")
+            results.append(_result(migration, "down", seconds))
+            if on_rolled_back is not None:
+                on_rolled_back(results[-1])
+    finally:
+        conn.close()
+    return results
+
+
+def status(
+    database: str | os.PathLike[str],
+    migrations_dir: MigrationsDir = None,
+    *,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+) -> Status:
+    """Report every migration's state. Only reads; never creates the database."""
+    available = {migration.version: migration for migration in discover(migrations_dir)}
+    path = os.fspath(database)
+    conn = _open(path, "read", lock_timeout)
+    applied: dict[int, _AppliedRow] = {}
+    if conn is not None:
+        try:
+            applied = _read_applied(conn) if _has_bookkeeping(conn, path) else {}
+        except sqlite3.Error as exc:
+            raise _database_error(path, exc, lock_timeout) from None
+        finally:
+            conn.close()
+    rows = [
+        _state_of(version, available.get(version), applied.get(version))
+        for version in sorted(available.keys() | applied.keys())
+    ]
+    return Status(path, max(applied, default=0), rows)
+
+
+# --- planning and refusals ---------------------------------------------------
+
+
+def _check_limits(to: int | None, steps: int | None) -> None:
+    if to is not None and steps is not None:
+        raise TargetError("give either a target version or a number of steps, not both")
+    if to is not None and to < 0:
+        raise TargetError(f"--to {to}: a version cannot be negative")
+    if steps is not None and steps < 1:
+        raise TargetError(f"--steps {steps}: must be at least 1")
+
+
+def _plan_up(conn: sqlite3.Connection, path: str, available: Sequence[Migration], to: int | None) -> deque[Migration]:
+    """Refuse an unsafe state, then list what to apply. Runs under the write lock."""
+    if not _has_bookkeeping(conn, path):
+        conn.execute(_CREATE_BOOKKEEPING)
+    applied = _read_applied(conn)
+    newest = max(applied, default=0)
+    for migration in available:
+        row = applied.get(migration.version)
+        if row is not None and row.checksum != migration.checksum:
+            raise ChecksumMismatchError(
+                f"{migration.up.path}: changed since it was applied at {row.applied_at} (checksum differs); "
+                "restore it, and put new changes in a new migration"
+            )
+        if row is None and migration.version < newest:
+            raise OutOfOrderError(
+                f"{migration.up.path}: pending, but older than the newest applied migration ({newest}); "
+                f"give it a version above {newest}"
+            )
+    pending = deque(m for m in available if m.version > newest and (to is None or m.version <= to))
+    for migration in pending:
+        _ = migration.up.statements  # read and check every file before the first one runs
+    return pending
+
+
+def _plan_down(
+    conn: sqlite3.Connection, path: str, available: dict[int, Migration], to: int | None, steps: int | None
+) -> deque[Migration]:
+    """List what to roll back, newest first, refusing before anything changes."""
+    applied = _read_applied(conn) if _has_bookkeeping(conn, path) else {}
+    if to is not None and to != 0 and to not in available and to not in applied:
+        known = sorted(available.keys() | applied.keys())
+        raise TargetError(f"--to {to}: no migration with that version (known: 0, {', '.join(map(str, known))})")
+    newest_first = sorted(applied, reverse=True)
+    versions = [v for v in newest_first if v > to] if to is not None else newest_first[: steps or 1]
+    targets: deque[Migration] = deque()
+    for version in versions:
+        migration = available.get(version)
+        if migration is None:
+            raise MissingMigrationError(
+                f"cannot roll back {version} ({applied[version].name}): its files are not in the migrations directory; "
+                "nothing was rolled back"
+            )
+        if not migration.is_reversible:
+            raise IrreversibleMigrationError(
+                f"{migration.down.path}: holds no SQL statement, so {migration.label} cannot be rolled back; "
+                "nothing was rolled back"
+            )
+        targets.append(migration)
+    return targets
+
+
+def _state_of(version: int, migration: Migration | None, row: _AppliedRow | None) -> MigrationStatus:
+    if row is None:
+        assert migration is not None
+        return MigrationStatus(version, migration.name, "pending", None)
+    if migration is None:
+        return MigrationStatus(version, row.name, "missing", row.applied_at)
+    state: State = "applied" if migration.checksum == row.checksum else "modified"
+    return MigrationStatus(version, migration.name, state, row.applied_at)
+
+
+def _versions(migrations: Sequence[Migration]) -> str:
+    versions = [str(m.version) for m in migrations]
+    return ", ".join(versions) if len(versions) <= 10 else ", ".join([*versions[:5], "...", *versions[-3:]])
+
+
+def _result(migration: Migration, direction: Direction, seconds: float) -> MigrationResult:
+    return MigrationResult(migration.version, migration.name, migration.label, direction, seconds)
+
+
+# --- running one migration ---------------------------------------------------
+
+
+def _run(conn: sqlite3.Connection, migration: Migration, direction: Direction) -> float:
+    """Run one direction of a migration and its bookkeeping; the caller commits."""
+    started = time.perf_counter()
+    source = migration.up if direction == "up" else migration.down
+    _execute_file(conn, source)
+    _check_foreign_keys(conn, source)
+    if direction == "up":
+        conn.execute(_RECORD, (migration.version, migration.name, migration.checksum))
+    else:
+        conn.execute(_FORGET, (migration.version,))
+    return time.perf_counter() - started
+
+
+def _execute_file(conn: sqlite3.Connection, source: MigrationFile) -> None:
+    for statement in source.statements:
+        try:
+            conn.execute(statement.sql)
+        except sqlite3.Error as exc:
+            raise MigrationFailedError(f"{source.path}:{statement.line}: {exc}") from None
+
+
+def _check_foreign_keys(conn: sqlite3.Connection, source: MigrationFile) -> None:
+    """Foreign keys are off while migrating (a table rebuild must not cascade), so check them by hand."""
+    violations = conn.execute("PRAGMA foreign_key_check").fetchall()
+    if violations:
+        tables = sorted({f"{table} -> {parent}" for table, _rowid, parent, _fkid in violations})
+        raise ForeignKeyViolationError(
+            f"{source.path}: leaves {len(violations)} row(s) violating a foreign key ({', '.join(tables)}); rolled back"
+        )
+
+
+# --- the database ------------------------------------------------------------
+
+
+def _open(path: str, mode: Literal["read", "write", "create"], lock_timeout: float) -> sqlite3.Connection | None:
+    """Open ``path``; None when it does not exist, unless ``mode`` is "create".
+
+    Checks up front what SQLite would only report halfway: a directory, a
+    file that is not SQLite, a database or directory we may not write.
+    """
+    if os.path.isdir(path):
+        raise DatabaseError(f"{path}: is a directory, not a database file")
+    exists = os.path.exists(path)
+    if not exists and mode != "create":
+        return None
+    if mode != "read":
+        _check_writable(path, exists)
+    try:
+        conn = sqlite3.connect(path, timeout=lock_timeout, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise _database_error(path, exc, lock_timeout) from None
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        # Off while migrating: in a table rebuild, dropping the old table would
+        # cascade-delete every child row. It cannot change inside a transaction,
+        # so it is set once here; foreign_key_check runs before each commit.
+        conn.execute("PRAGMA foreign_keys = OFF")
+    except sqlite3.Error as exc:
+        conn.close()
+        raise _database_error(path, exc, lock_timeout) from None
+    return conn
+
+
+def _check_writable(path: str, exists: bool) -> None:
+    """Refuse a read-only file or directory before SQLite half-opens it read-only."""
+    parent = os.path.dirname(os.path.abspath(path))
+    if not exists:
+        try:
+            os.makedirs(parent, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseError(f"{path}: cannot create its directory: {exc.strerror}") from None
+    # The directory must be writable too: SQLite writes its journal beside the file.
+    for target in (path, parent) if exists else (parent,):
+        if not os.access(target, os.W_OK):
+            raise DatabaseError(f"{path}: read-only ({target} is not writable); migrations need write access")
+
+
+@contextmanager
+def _write_transaction(conn: sqlite3.Connection, path: str, lock_timeout: float) -> Iterator[None]:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error, with SQLite errors made readable."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.Error as exc:
+        raise _database_error(path, exc, lock_timeout) from None
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException as exc:
+        if conn.in_transaction:
+            # Closing the connection rolls back too; the first error is the one to report.
+            with suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.Error):
+            raise _database_error(path, exc, lock_timeout) from None
+        raise
+
+
+def _has_bookkeeping(conn: sqlite3.Connection, path: str) -> bool:
+    """True when our ``schema_migrations`` exists; refuse one made by another tool."""
+    columns = {row[1]: (row[2].upper(), row[5]) for row in conn.execute("PRAGMA table_info(schema_migrations)")}
+    if not columns:
+        return False
+    if columns.get("version") == ("INTEGER", 1) and all(name in columns for name in BOOKKEEPING_COLUMNS):
+        return True
+    layout = ", ".join(f"{name} {kind}".strip() for name, (kind, _pk) in columns.items())
+    hint = (
+        " (golang-migrate's layout)"
+        if "dirty" in columns
+        else " (dbmate's layout?)"
+        if list(columns) == ["version"]
+        else ""
+    )
+    raise BookkeepingTableError(
+        f"{path}: has a schema_migrations table ({layout}){hint} that homesections did not create; "
+        "it will not use or change it: migrate a fresh database, or move that table away"
+    )
+
+
+def _read_applied(conn: sqlite3.Connection) -> dict[int, _AppliedRow]:
+    rows = conn.execute("SELECT version, name, checksum, applied_at FROM schema_migrations ORDER BY version")
+    return {row[0]: _AppliedRow(*row) for row in rows}
+
+
+def _newest_applied(conn: sqlite3.Connection) -> int:
+    return conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
+
+
+def _database_error(path: str, exc: sqlite3.Error, lock_timeout: float) -> DatabaseError:
+    """Turn SQLite's terse codes into a sentence about this database."""
+    code = getattr(exc, "sqlite_errorname", "")
+    if code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return LockTimeoutError(
+            f"{path}: database is locked by another connection; gave up after {lock_timeout:g} s (see --lock-timeout)"
+        )
+    if code == "SQLITE_NOTADB":
+        return DatabaseError(f"{path}: not an SQLite database (or encrypted)")
+    if code.startswith("SQLITE_CORRUPT"):
+        return DatabaseError(f"{path}: the database file is corrupt ({exc})")
+    if code.startswith("SQLITE_READONLY"):
+        return DatabaseError(f"{path}: read-only ({exc}); migrations need write access")
+    if code.startswith("SQLITE_CANTOPEN"):
+        return DatabaseError(f"{path}: cannot open the database file or its journal ({exc})")
+    return DatabaseError(f"{path}: {exc}")

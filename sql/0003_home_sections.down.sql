@@ -1,0 +1,2 @@
+DROP TABLE home_section_items;
+DROP TABLE home_sections;
