@@ -37,6 +37,8 @@ def _remember(key: str) -> Callable[[click.Context, click.Parameter, Any], None]
     """Store an option's value in the context tree; the innermost one given wins."""
 
     def callback(ctx: click.Context, _param: click.Parameter, value: Any) -> None:
+        if value != value:  # NaN slips through FloatRange: it compares false with any bound
+            raise click.BadParameter("must be a number of seconds")
         if value is not None:
             ctx.meta[f"homesections.{key}"] = value
 
@@ -110,7 +112,7 @@ def _duration(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
-@click.group(cls=_Root, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(name="homesections", cls=_Root, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="homesections", message="%(prog)s %(version)s")
 @shared_options(root=True)
 def main() -> None:
@@ -126,7 +128,13 @@ def main() -> None:
 @main.group()
 @shared_options()
 def migrate() -> None:
-    """Apply and roll back migrations."""
+    """Apply and roll back migrations.
+
+    \b
+    Example:
+        homesections migrate up
+        homesections migrate down --steps 2
+    """
 
 
 @migrate.command("up")

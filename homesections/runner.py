@@ -342,6 +342,9 @@ def _open(path: str, mode: Literal["read", "write", "create"], lock_timeout: flo
     Checks up front what SQLite would only report halfway: a directory, a
     file that is not SQLite, a database or directory we may not write.
     """
+    if not path:
+        # sqlite3 would open a private temporary database and lose everything.
+        raise DatabaseError("the database path is empty")
     if os.path.isdir(path):
         raise DatabaseError(f"{path}: is a directory, not a database file")
     exists = os.path.exists(path)
