@@ -1,0 +1,68 @@
+"""The README cannot silently fall behind the CLI, and CI runs what the README says."""
+
+from __future__ import annotations
+
+import re
+
+import click
+import pytest
+from conftest import REPO
+
+from homesections.cli import main
+
+README = (REPO / "README.md").read_text(encoding="utf-8")
+
+
+def _commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
+    found = []
+    for name, command in group.commands.items():
+        path = f"{prefix}{name}"
+        found.append((path, command))
+        if isinstance(command, click.Group):
+            found += _commands(command, f"{path} ")
+    return found
+
+
+COMMANDS = _commands(main)
+
+
+def _fenced_sh_blocks(text: str) -> list[str]:
+    return re.findall(r"```sh\n(.*?)```", text, re.DOTALL)
+
+
+def test_readme_starts_with_the_install_and_migrate_command() -> None:
+    first = _fenced_sh_blocks(README)[0].strip()
+    assert "pip install ." in first
+    assert first.endswith("homesections migrate up")
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    test_command = _fenced_sh_blocks(README)[1].strip()
+    assert "pytest" in test_command
+    assert test_command in (REPO / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+
+
+@pytest.mark.parametrize(("path", "command"), COMMANDS, ids=[path for path, _ in COMMANDS])
+def test_every_command_is_in_the_readme_and_has_help(path: str, command: click.Command) -> None:
+    assert f"homesections {path}" in README
+    assert command.help, f"{path} has no help text"
+
+
+@pytest.mark.parametrize(
+    ("path", "option"),
+    [
+        (path, opt)
+        for path, command in COMMANDS
+        if not isinstance(command, click.Group)
+        for param in command.params
+        for opt in param.opts
+        if opt.startswith("--") and opt != "--help"
+    ],
+)
+def test_every_option_is_in_the_readme(path: str, option: str) -> None:
+    assert option in README, f"{option} of `{path}` is not documented"
+
+
+@pytest.mark.parametrize("link", re.findall(r"\]\(((?:docs/|CHANGELOG)[^)#]*)\)", README))
+def test_readme_links_point_at_files(link: str) -> None:
+    assert (REPO / link).is_file()
