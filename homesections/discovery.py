@@ -44,8 +44,11 @@ def normalise_sql_text(raw: bytes, path: Path) -> str:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise MigrationFileError(f"{path}: not valid UTF-8 (byte {exc.start}): migration files must be UTF-8") from None
-    text = text.removeprefix("\ufeff")
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    if "\0" in text:
+        line = text.count("\n", 0, text.index("\0")) + 1
+        raise MigrationFileError(f"{path}:{line}: holds a NUL character; migration files must be text")
+    return text
 
 
 @dataclass(eq=False)
