@@ -123,6 +123,8 @@ def migrate(
     available = discover(migrations_dir)
     if to is not None and to not in {migration.version for migration in available}:
         raise TargetError(f"--to {to}: no migration with that version (known: {_versions(available)})")
+    for migration in available:
+        _ = migration.up.statements  # read and check every file before the database is touched
     path = os.fspath(database)
     conn = _open(path, "create", lock_timeout)
     results: list[MigrationResult] = []
@@ -167,6 +169,7 @@ def rollback(
     path = os.fspath(database)
     conn = _open(path, "write", lock_timeout)
     if conn is None:
+        _check_down_target(to, available, {})
         return []
     results: list[MigrationResult] = []
     try:
@@ -247,10 +250,7 @@ def _plan_up(conn: sqlite3.Connection, path: str, available: Sequence[Migration]
                 f"{migration.up.path}: pending, but older than the newest applied migration ({newest}); "
                 f"give it a version above {newest}"
             )
-    pending = deque(m for m in available if m.version > newest and (to is None or m.version <= to))
-    for migration in pending:
-        _ = migration.up.statements  # read and check every file before the first one runs
-    return pending
+    return deque(m for m in available if m.version > newest and (to is None or m.version <= to))
 
 
 def _plan_down(
@@ -258,9 +258,7 @@ def _plan_down(
 ) -> deque[Migration]:
     """List what to roll back, newest first, refusing before anything changes."""
     applied = _read_applied(conn) if _has_bookkeeping(conn, path) else {}
-    if to is not None and to != 0 and to not in available and to not in applied:
-        known = sorted(available.keys() | applied.keys())
-        raise TargetError(f"--to {to}: no migration with that version (known: 0, {', '.join(map(str, known))})")
+    _check_down_target(to, available, applied)
     newest_first = sorted(applied, reverse=True)
     versions = [v for v in newest_first if v > to] if to is not None else newest_first[: steps or 1]
     targets: deque[Migration] = deque()
@@ -278,6 +276,12 @@ def _plan_down(
             )
         targets.append(migration)
     return targets
+
+
+def _check_down_target(to: int | None, available: dict[int, Migration], applied: dict[int, _AppliedRow]) -> None:
+    if to is not None and to != 0 and to not in available and to not in applied:
+        known = sorted(available.keys() | applied.keys())
+        raise TargetError(f"--to {to}: no migration with that version (known: 0, {', '.join(map(str, known))})")
 
 
 def _state_of(version: int, migration: Migration | None, row: _AppliedRow | None) -> MigrationStatus:
