@@ -21,6 +21,10 @@ CREATE TABLE media_items (
     view_offset_ms INTEGER CHECK (view_offset_ms IS NULL OR view_offset_ms >= 0),
     view_count INTEGER NOT NULL DEFAULT 0 CHECK (view_count >= 0),
     thumb TEXT,
+    -- The season's and the show's (or album's and artist's) images: an
+    -- episode card usually shows its show's poster.
+    parent_thumb TEXT,
+    grandparent_thumb TEXT,
     art TEXT,
     -- Server times, Unix seconds as the server sends them.
     added_at INTEGER,

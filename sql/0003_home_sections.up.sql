@@ -16,6 +16,8 @@ CREATE TABLE home_sections (
     context TEXT,
     style TEXT,
     hub_type TEXT,
+    -- The hub's key: the path that returns the whole hub ("See all" when
+    -- more = 1). Not Plex's hubKey, the list of ids that home_section_items holds.
     hub_key TEXT,
     size INTEGER CHECK (size IS NULL OR size >= 0),
     more INTEGER NOT NULL DEFAULT 0 CHECK (more IN (0, 1)),
@@ -42,3 +44,20 @@ CREATE INDEX home_section_items_by_section_position ON home_section_items (secti
 
 -- Deleting a media item finds its section entries without a full scan.
 CREATE INDEX home_section_items_by_media_item ON home_section_items (media_item_id);
+
+-- A section lists only its own source's items: a foreign key cannot say that.
+CREATE TRIGGER home_section_items_same_source_on_insert
+BEFORE INSERT ON home_section_items
+WHEN (SELECT source_id FROM home_sections WHERE id = NEW.section_id)
+    <> (SELECT source_id FROM media_items WHERE id = NEW.media_item_id)
+BEGIN
+    SELECT RAISE(ABORT, 'home_section_items: the section and the media item belong to different sources');
+END;
+
+CREATE TRIGGER home_section_items_same_source_on_update
+BEFORE UPDATE OF section_id, media_item_id ON home_section_items
+WHEN (SELECT source_id FROM home_sections WHERE id = NEW.section_id)
+    <> (SELECT source_id FROM media_items WHERE id = NEW.media_item_id)
+BEGIN
+    SELECT RAISE(ABORT, 'home_section_items: the section and the media item belong to different sources');
+END;

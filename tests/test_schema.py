@@ -201,6 +201,8 @@ NULLABLE = {
         "duration_ms",
         "view_offset_ms",
         "thumb",
+        "parent_thumb",
+        "grandparent_thumb",
         "art",
         "added_at",
         "last_viewed_at",
@@ -646,18 +648,16 @@ def test_junction_rows_need_an_existing_section_and_item(db: sqlite3.Connection)
     link(db, section_id, item_id, 0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SCHEMA: nothing ties a section's items to the section's source; a composite FK "
-    "(home_section_items.source_id referencing UNIQUE (id, source_id) on both parents) or a "
-    "BEFORE INSERT trigger on home_section_items would",
-)
 def test_a_section_cannot_hold_another_sources_item(db: sqlite3.Connection) -> None:
     plex_id, jellyfin_id = add_source(db, "plex"), add_source(db, "jellyfin", "jellyfin")
     section_id = add_section(db, plex_id, "home.continue", 0)
-    foreign_item = add_item(db, jellyfin_id, "1")
-    with pytest.raises(sqlite3.IntegrityError):
+    own_item, foreign_item = add_item(db, plex_id, "1"), add_item(db, jellyfin_id, "1")
+    with pytest.raises(sqlite3.IntegrityError, match="different sources"):
         link(db, section_id, foreign_item, 0)
+    link(db, section_id, own_item, 0)
+    with pytest.raises(sqlite3.IntegrityError, match="different sources"):
+        db.execute("UPDATE home_section_items SET media_item_id = ? WHERE section_id = ?", (foreign_item, section_id))
+    assert [tuple(row) for row in db.execute("SELECT media_item_id FROM home_section_items")] == [(own_item,)]
 
 
 # --- cascades ----------------------------------------------------------------
