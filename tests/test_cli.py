@@ -818,3 +818,73 @@ def test_python_dash_m_usage_error(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "Usage: homesections" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _read_only_runner(directory: Path) -> list[str]:
+    """A command prefix under which ``directory`` cannot be written, even by root.
+
+    As root, permission bits stop nothing, so the directory is bind-mounted
+    read-only in a private mount namespace (the kernel then answers EROFS);
+    as any other user, taking away the write bits is enough.
+    """
+    if os.geteuid() != 0:
+        for path in directory.iterdir():
+            path.chmod(0o444)
+        directory.chmod(0o555)
+        return []
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        pytest.skip("running as root without unshare(1): no way to make a path read-only")
+    probe = subprocess.run(
+        [
+            unshare,
+            "-m",
+            "sh",
+            "-c",
+            f'mount --bind "{directory}" "{directory}" && mount -o remount,bind,ro "{directory}"',
+        ],
+        capture_output=True,
+        timeout=30,
+    )
+    if probe.returncode != 0:
+        pytest.skip(f"running as root and cannot bind-mount read-only here: {probe.stderr.decode().strip()}")
+    mount = f'mount --bind "{directory}" "{directory}" && mount -o remount,bind,ro "{directory}" && exec "$@"'
+    return [unshare, "-m", "sh", "-c", mount, "sh"]
+
+
+@pytest.mark.parametrize("command", [["migrate", "up"], ["migrate", "down"]])
+def test_read_only_database_is_a_clear_error_and_unchanged(tmp_path: Path, command: list[str]) -> None:
+    directory = tmp_path / "ro"
+    directory.mkdir()
+    database = directory / "cache.db"
+    with sqlite3.connect(database) as conn:
+        conn.execute("CREATE TABLE kept (id INTEGER)")
+    conn.close()
+    before = database.read_bytes()
+    prefix = _read_only_runner(directory)
+    try:
+        result = run([*prefix, _script(), "-d", database, *command], tmp_path)
+    finally:
+        directory.chmod(0o755)
+        database.chmod(0o644)
+    assert result.returncode == 1, result.stdout
+    assert result.stderr.startswith("error: ")
+    assert "read-only" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+    assert database.read_bytes() == before
+    assert sorted(path.name for path in directory.iterdir()) == ["cache.db"]
+
+
+def test_status_reads_a_read_only_database(tmp_path: Path) -> None:
+    directory = tmp_path / "ro"
+    directory.mkdir()
+    database = directory / "cache.db"
+    assert run([_script(), "-d", database, "migrate", "up"], tmp_path).returncode == 0
+    prefix = _read_only_runner(directory)
+    try:
+        result = run([*prefix, _script(), "-d", database, "status", "--json"], tmp_path)
+    finally:
+        directory.chmod(0o755)
+        database.chmod(0o644)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["current_version"] == 3
