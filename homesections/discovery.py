@@ -22,6 +22,10 @@ FILE_PATTERN = re.compile(r"^(?P<version>[0-9]+)_(?P<name>[A-Za-z0-9_-]+)\.(?P<d
 # Versions are stored in an SQLite INTEGER, a signed 64-bit value.
 MAX_VERSION = 2**63 - 1
 
+# A file's first line, for the few statements SQLite refuses inside a transaction (VACUUM).
+NO_TRANSACTION_DIRECTIVE = "-- homesections: no-transaction"
+_DIRECTIVE = re.compile(r"--\s*homesections:\s*no-transaction\s*$", re.IGNORECASE)
+
 
 def packaged_migrations_dir() -> Path:
     """The migrations shipped with homesections.
@@ -77,6 +81,12 @@ class MigrationFile:
                     "homesections runs each migration in its own transaction"
                 )
         return statements
+
+    @cached_property
+    def transactional(self) -> bool:
+        """False when the file's first line is the no-transaction directive."""
+        first_line = self.text.split("\n", 1)[0].strip()
+        return _DIRECTIVE.match(first_line) is None
 
     @cached_property
     def checksum(self) -> str:

@@ -4,7 +4,8 @@ Every command reads as a short story. ``migrate``: discover the files,
 open the database, then for each pending migration, inside one
 ``BEGIN IMMEDIATE`` transaction: check what is applied, run the
 migration's statements, check foreign keys, record the version, commit.
-``rollback`` is the same walk backwards. ``status`` only reads.
+``rollback`` is the same walk backwards. ``status`` and the ``plan_*``
+functions behind ``--dry-run`` only read.
 
 The write lock is taken per migration, so concurrent runners interleave
 safely: whoever holds the lock re-reads the newest applied version, and
@@ -22,7 +23,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Literal
 
-from .discovery import Migration, MigrationFile, discover
+from .discovery import NO_TRANSACTION_DIRECTIVE, Migration, MigrationFile, discover
 from .errors import (
     BookkeepingTableError,
     ChecksumMismatchError,
@@ -59,13 +60,18 @@ MigrationsDir = str | os.PathLike[str] | None
 
 @dataclass(frozen=True)
 class MigrationResult:
-    """One migration applied or rolled back, reported once committed."""
+    """One migration applied or rolled back, reported once committed.
+
+    ``transactional`` is False for a file marked ``-- homesections: no-transaction``:
+    its statements were not atomic.
+    """
 
     version: int
     name: str
     label: str
     direction: Direction
     seconds: float
+    transactional: bool = True
 
 
 @dataclass(frozen=True)
@@ -119,10 +125,21 @@ def migrate(
     of this run applied and raises; ``on_applied`` hears of each commit as
     it happens. Returns what was applied (empty when already up to date).
     """
-    _check_limits(to, steps)
     available = discover(migrations_dir)
-    if to is not None and to not in {migration.version for migration in available}:
-        raise TargetError(f"--to {to}: no migration with that version (known: {_versions(available)})")
+    return apply(database, available, to=to, steps=steps, lock_timeout=lock_timeout, on_applied=on_applied)
+
+
+def apply(
+    database: str | os.PathLike[str],
+    available: Sequence[Migration],
+    *,
+    to: int | None = None,
+    steps: int | None = None,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    on_applied: Callback | None = None,
+) -> list[MigrationResult]:
+    """``migrate`` for migrations already discovered, so ``verify`` reads each file once."""
+    _check_up_target(to, steps, available)
     for migration in available:
         _ = migration.up.statements  # read and check every file before the database is touched
     path = os.fspath(database)
@@ -135,12 +152,17 @@ def migrate(
             with _write_transaction(conn, path, lock_timeout):
                 if expected_newest is None or _newest_applied(conn) != expected_newest:
                     # First step, or another runner applied something meanwhile: plan again.
-                    pending = _plan_up(conn, path, available, to)
-                if not pending:
-                    break
-                migration = pending.popleft()
-                seconds = _run(conn, migration, "up")
-                expected_newest = migration.version
+                    if not _has_bookkeeping(conn, path):
+                        conn.execute(_CREATE_BOOKKEEPING)
+                    pending = deque(_plan_up(available, _read_applied(conn), to))
+                migration = pending.popleft() if pending else None
+                if migration is not None and migration.up.transactional:
+                    seconds = _run(conn, migration, "up")
+            if migration is None:
+                break
+            if not migration.up.transactional:
+                seconds = _run_outside_transaction(conn, path, migration, "up", lock_timeout)
+            expected_newest = migration.version
             results.append(_result(migration, "up", seconds))
             if on_applied is not None:
                 on_applied(results[-1])
@@ -164,12 +186,26 @@ def rollback(
     checked first (its files exist, its down holds SQL), so a refusal
     changes nothing. Never creates the database.
     """
+    available = discover(migrations_dir)
+    return revert(database, available, to=to, steps=steps, lock_timeout=lock_timeout, on_rolled_back=on_rolled_back)
+
+
+def revert(
+    database: str | os.PathLike[str],
+    available: Sequence[Migration],
+    *,
+    to: int | None = None,
+    steps: int | None = None,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    on_rolled_back: Callback | None = None,
+) -> list[MigrationResult]:
+    """``rollback`` for migrations already discovered."""
     _check_limits(to, steps)
-    available = {migration.version: migration for migration in discover(migrations_dir)}
+    by_version = {migration.version: migration for migration in available}
     path = os.fspath(database)
     conn = _open(path, "write", lock_timeout)
     if conn is None:
-        _check_down_target(to, available, {})
+        _plan_down(by_version, {}, to, steps)
         return []
     results: list[MigrationResult] = []
     try:
@@ -177,22 +213,59 @@ def rollback(
         while targets is None or targets:
             with _write_transaction(conn, path, lock_timeout):
                 if targets is None:
-                    targets = _plan_down(conn, path, available, to, steps)
-                    if not targets:
-                        break
+                    applied = _read_applied(conn) if _has_bookkeeping(conn, path) else {}
+                    targets = deque(_plan_down(by_version, applied, to, steps))
                 elif _newest_applied(conn) != targets[0].version:
                     raise ConcurrentChangeError(
                         f"{path}: another process changed the applied migrations during the rollback; "
                         f"{len(results)} rolled back, the rest left as they are: run it again"
                     )
-                migration = targets.popleft()
-                seconds = _run(conn, migration, "down")
+                migration = targets.popleft() if targets else None
+                if migration is not None and migration.down.transactional:
+                    seconds = _run(conn, migration, "down")
+            if migration is None:
+                break
+            if not migration.down.transactional:
+                seconds = _run_outside_transaction(conn, path, migration, "down", lock_timeout)
             results.append(_result(migration, "down", seconds))
             if on_rolled_back is not None:
                 on_rolled_back(results[-1])
     finally:
         conn.close()
     return results
+
+
+def plan_migrate(
+    database: str | os.PathLike[str],
+    migrations_dir: MigrationsDir = None,
+    *,
+    to: int | None = None,
+    steps: int | None = None,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+) -> list[Migration]:
+    """What ``migrate`` would apply, in order, with the same refusals. Only reads."""
+    available = discover(migrations_dir)
+    _check_up_target(to, steps, available)
+    for migration in available:
+        _ = migration.up.statements
+    path = os.fspath(database)
+    pending = _plan_up(available, _read_applied_if_any(path, lock_timeout), to)
+    return pending[:steps] if steps is not None else pending
+
+
+def plan_rollback(
+    database: str | os.PathLike[str],
+    migrations_dir: MigrationsDir = None,
+    *,
+    to: int | None = None,
+    steps: int | None = None,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+) -> list[Migration]:
+    """What ``rollback`` would roll back, newest first, with the same refusals. Only reads."""
+    _check_limits(to, steps)
+    available = {migration.version: migration for migration in discover(migrations_dir)}
+    path = os.fspath(database)
+    return _plan_down(available, _read_applied_if_any(path, lock_timeout), to, steps)
 
 
 def status(
@@ -204,15 +277,7 @@ def status(
     """Report every migration's state. Only reads; never creates the database."""
     available = {migration.version: migration for migration in discover(migrations_dir)}
     path = os.fspath(database)
-    conn = _open(path, "read", lock_timeout)
-    applied: dict[int, _AppliedRow] = {}
-    if conn is not None:
-        try:
-            applied = _read_applied(conn) if _has_bookkeeping(conn, path) else {}
-        except sqlite3.Error as exc:
-            raise _database_error(path, exc, lock_timeout) from None
-        finally:
-            conn.close()
+    applied = _read_applied_if_any(path, lock_timeout)
     rows = [
         _state_of(version, available.get(version), applied.get(version))
         for version in sorted(available.keys() | applied.keys())
@@ -232,11 +297,14 @@ def _check_limits(to: int | None, steps: int | None) -> None:
         raise TargetError(f"--steps {steps}: must be at least 1")
 
 
-def _plan_up(conn: sqlite3.Connection, path: str, available: Sequence[Migration], to: int | None) -> deque[Migration]:
-    """Refuse an unsafe state, then list what to apply. Runs under the write lock."""
-    if not _has_bookkeeping(conn, path):
-        conn.execute(_CREATE_BOOKKEEPING)
-    applied = _read_applied(conn)
+def _check_up_target(to: int | None, steps: int | None, available: Sequence[Migration]) -> None:
+    _check_limits(to, steps)
+    if to is not None and to not in {migration.version for migration in available}:
+        raise TargetError(f"--to {to}: no migration with that version (known: {_versions(available)})")
+
+
+def _plan_up(available: Sequence[Migration], applied: dict[int, _AppliedRow], to: int | None) -> list[Migration]:
+    """Refuse an unsafe state, then list what to apply, oldest first."""
     newest = max(applied, default=0)
     for migration in available:
         row = applied.get(migration.version)
@@ -250,18 +318,19 @@ def _plan_up(conn: sqlite3.Connection, path: str, available: Sequence[Migration]
                 f"{migration.up.path}: pending, but older than the newest applied migration ({newest}); "
                 f"give it a version above {newest}"
             )
-    return deque(m for m in available if m.version > newest and (to is None or m.version <= to))
+    return [m for m in available if m.version > newest and (to is None or m.version <= to)]
 
 
 def _plan_down(
-    conn: sqlite3.Connection, path: str, available: dict[int, Migration], to: int | None, steps: int | None
-) -> deque[Migration]:
+    available: dict[int, Migration], applied: dict[int, _AppliedRow], to: int | None, steps: int | None
+) -> list[Migration]:
     """List what to roll back, newest first, refusing before anything changes."""
-    applied = _read_applied(conn) if _has_bookkeeping(conn, path) else {}
-    _check_down_target(to, available, applied)
+    if to is not None and to != 0 and to not in available and to not in applied:
+        known = sorted(available.keys() | applied.keys())
+        raise TargetError(f"--to {to}: no migration with that version (known: 0, {', '.join(map(str, known))})")
     newest_first = sorted(applied, reverse=True)
     versions = [v for v in newest_first if v > to] if to is not None else newest_first[: steps or 1]
-    targets: deque[Migration] = deque()
+    targets = []
     for version in versions:
         migration = available.get(version)
         if migration is None:
@@ -276,12 +345,6 @@ def _plan_down(
             )
         targets.append(migration)
     return targets
-
-
-def _check_down_target(to: int | None, available: dict[int, Migration], applied: dict[int, _AppliedRow]) -> None:
-    if to is not None and to != 0 and to not in available and to not in applied:
-        known = sorted(available.keys() | applied.keys())
-        raise TargetError(f"--to {to}: no migration with that version (known: 0, {', '.join(map(str, known))})")
 
 
 def _state_of(version: int, migration: Migration | None, row: _AppliedRow | None) -> MigrationStatus:
@@ -300,7 +363,8 @@ def _versions(migrations: Sequence[Migration]) -> str:
 
 
 def _result(migration: Migration, direction: Direction, seconds: float) -> MigrationResult:
-    return MigrationResult(migration.version, migration.name, migration.label, direction, seconds)
+    source = migration.up if direction == "up" else migration.down
+    return MigrationResult(migration.version, migration.name, migration.label, direction, seconds, source.transactional)
 
 
 # --- running one migration ---------------------------------------------------
@@ -312,11 +376,32 @@ def _run(conn: sqlite3.Connection, migration: Migration, direction: Direction) -
     source = migration.up if direction == "up" else migration.down
     _execute_file(conn, source)
     _check_foreign_keys(conn, source)
+    _record(conn, migration, direction)
+    return time.perf_counter() - started
+
+
+def _run_outside_transaction(
+    conn: sqlite3.Connection, path: str, migration: Migration, direction: Direction, lock_timeout: float
+) -> float:
+    """Run a ``no-transaction`` file statement by statement, then record it in a transaction of its own.
+
+    Not atomic: a failure leaves the statements that ran, and the migration
+    stays unrecorded so the next run tries the whole file again.
+    """
+    started = time.perf_counter()
+    source = migration.up if direction == "up" else migration.down
+    _execute_file(conn, source)
+    with _write_transaction(conn, path, lock_timeout):
+        _check_foreign_keys(conn, source)
+        _record(conn, migration, direction)
+    return time.perf_counter() - started
+
+
+def _record(conn: sqlite3.Connection, migration: Migration, direction: Direction) -> None:
     if direction == "up":
         conn.execute(_RECORD, (migration.version, migration.name, migration.checksum))
     else:
         conn.execute(_FORGET, (migration.version,))
-    return time.perf_counter() - started
 
 
 def _execute_file(conn: sqlite3.Connection, source: MigrationFile) -> None:
@@ -324,7 +409,10 @@ def _execute_file(conn: sqlite3.Connection, source: MigrationFile) -> None:
         try:
             conn.execute(statement.sql)
         except sqlite3.Error as exc:
-            raise MigrationFailedError(f"{source.path}:{statement.line}: {exc}") from None
+            hint = ""
+            if "within a transaction" in str(exc) and source.transactional:
+                hint = f" (start the file with the line '{NO_TRANSACTION_DIRECTIVE}' to run it outside a transaction)"
+            raise MigrationFailedError(f"{source.path}:{statement.line}: {exc}{hint}") from None
 
 
 def _check_foreign_keys(conn: sqlite3.Connection, source: MigrationFile) -> None:
@@ -425,6 +513,19 @@ def _has_bookkeeping(conn: sqlite3.Connection, path: str) -> bool:
         f"{path}: has a schema_migrations table ({layout}){hint} that homesections did not create; "
         "it will not use or change it: migrate a fresh database, or move that table away"
     )
+
+
+def _read_applied_if_any(path: str, lock_timeout: float) -> dict[int, _AppliedRow]:
+    """The applied rows, or none when the database or its table does not exist yet; never writes."""
+    conn = _open(path, "read", lock_timeout)
+    if conn is None:
+        return {}
+    try:
+        return _read_applied(conn) if _has_bookkeeping(conn, path) else {}
+    except sqlite3.Error as exc:
+        raise _database_error(path, exc, lock_timeout) from None
+    finally:
+        conn.close()
 
 
 def _read_applied(conn: sqlite3.Connection) -> dict[int, _AppliedRow]:
