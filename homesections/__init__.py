@@ -6,7 +6,7 @@ is for inspecting, rolling back and handling errors.
 
 from __future__ import annotations
 
-from .discovery import Migration, MigrationFile, discover, packaged_migrations_dir
+from .discovery import NO_TRANSACTION_DIRECTIVE, Migration, MigrationFile, discover, packaged_migrations_dir
 from .errors import (
     BookkeepingTableError,
     ChecksumMismatchError,
@@ -24,10 +24,21 @@ from .errors import (
     RefusalError,
     TargetError,
 )
-from .runner import DEFAULT_LOCK_TIMEOUT, MigrationResult, MigrationStatus, Status, migrate, rollback, status
+from .runner import (
+    DEFAULT_LOCK_TIMEOUT,
+    MigrationResult,
+    MigrationStatus,
+    Status,
+    migrate,
+    plan_migrate,
+    plan_rollback,
+    rollback,
+    status,
+)
 
 __all__ = [
     "DEFAULT_LOCK_TIMEOUT",
+    "NO_TRANSACTION_DIRECTIVE",
     "BookkeepingTableError",
     "ChecksumMismatchError",
     "ConcurrentChangeError",
@@ -51,15 +62,26 @@ __all__ = [
     "discover",
     "migrate",
     "packaged_migrations_dir",
+    "plan_migrate",
+    "plan_rollback",
     "rollback",
     "status",
 ]
 
 
-def __getattr__(name: str) -> str:
+# Tools for migration authors, imported on first use: an application's
+# start-up needs none of them.
+_AUTHORING = frozenset({"VerifyReport", "dump_schema", "new_migration", "verify", "write_schema"})
+
+
+def __getattr__(name: str) -> object:
     # Resolved on demand: importlib.metadata would add to every start-up.
     if name == "__version__":
         from importlib.metadata import version
 
         return version("homesections")
+    if name in _AUTHORING:
+        from . import authoring
+
+        return getattr(authoring, name)
     raise AttributeError(f"module 'homesections' has no attribute {name!r}")

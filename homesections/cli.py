@@ -14,7 +14,8 @@ from typing import Any, TypeVar
 import click
 
 from . import runner
-from .errors import HomesectionsError, RefusalError
+from .discovery import Migration, MigrationFile, packaged_migrations_dir
+from .errors import HomesectionsError, MigrationFileError, RefusalError
 from .runner import MigrationResult
 
 DEFAULT_DATABASE = "homesections.db"
@@ -105,7 +106,20 @@ def _settings() -> tuple[str, str | None, float]:
 
 def _print_result(result: MigrationResult) -> None:
     verb = "Applied" if result.direction == "up" else "Rolled back"
-    click.echo(f"{verb} {result.label} ({_duration(result.seconds)})")
+    caveat = "" if result.transactional else ", outside a transaction: not atomic"
+    click.echo(f"{verb} {result.label} ({_duration(result.seconds)}{caveat})")
+
+
+def _print_plan(verb: str, plan: list[Migration], direction: str, verbose: bool) -> None:
+    """The dry run's output: what would run, in order, and with --verbose the statements."""
+    for migration in plan:
+        source: MigrationFile = getattr(migration, direction)
+        caveat = "" if source.transactional else " (outside a transaction: not atomic)"
+        click.echo(f"{verb} {migration.label}{caveat}")
+        if verbose:
+            for statement in source.statements:
+                click.echo(f"    -- {source.path.name}:{statement.line}")
+                click.echo("\n".join(f"    {line}" for line in statement.sql.splitlines()))
 
 
 def _duration(seconds: float) -> str:
@@ -141,7 +155,9 @@ def migrate() -> None:
 @shared_options()
 @click.option("--to", type=click.IntRange(min=0), metavar="VERSION", help="Stop after this version.")
 @click.option("--steps", type=click.IntRange(min=1), metavar="N", help="Apply at most N migrations.")
-def migrate_up(to: int | None, steps: int | None) -> None:
+@click.option("--dry-run", is_flag=True, help="Print what would be applied; change and create nothing.")
+@click.option("--verbose", "-v", is_flag=True, help="With --dry-run, print each statement too.")
+def migrate_up(to: int | None, steps: int | None, dry_run: bool, verbose: bool) -> None:
     """Apply pending migrations in version order, each in its own transaction.
 
     Creates the database file and its directory when missing.
@@ -150,10 +166,17 @@ def migrate_up(to: int | None, steps: int | None) -> None:
     Example:
         homesections migrate up
         homesections migrate up --to 2 -d cache.db
+        homesections migrate up --dry-run --verbose
     """
     if to is not None and steps is not None:
         raise click.UsageError("--to and --steps cannot be combined")
     database, migrations, lock_timeout = _settings()
+    if dry_run:
+        plan = runner.plan_migrate(database, migrations, to=to, steps=steps, lock_timeout=lock_timeout)
+        _print_plan("Would apply", plan, "up", verbose)
+        if not plan:
+            click.echo("Already up to date.")
+        return
     applied = runner.migrate(
         database, migrations, to=to, steps=steps, lock_timeout=lock_timeout, on_applied=_print_result
     )
@@ -169,7 +192,9 @@ def migrate_up(to: int | None, steps: int | None) -> None:
 @click.option("--steps", type=click.IntRange(min=1), metavar="N", help="Roll back the N newest migrations.")
 @click.option("--all", "everything", is_flag=True, help="Roll back every migration (same as --to 0).")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before --all.")
-def migrate_down(to: int | None, steps: int | None, everything: bool, yes: bool) -> None:
+@click.option("--dry-run", is_flag=True, help="Print what would be rolled back; change nothing.")
+@click.option("--verbose", "-v", is_flag=True, help="With --dry-run, print each statement too.")
+def migrate_down(to: int | None, steps: int | None, everything: bool, yes: bool, dry_run: bool, verbose: bool) -> None:
     """Roll back the newest applied migration, or several.
 
     Checks every migration to roll back first: if one has lost its files or
@@ -180,6 +205,7 @@ def migrate_down(to: int | None, steps: int | None, everything: bool, yes: bool)
         homesections migrate down
         homesections migrate down --to 1
         homesections migrate down --all --yes
+        homesections migrate down --to 1 --dry-run
     """
     given = [
         name for name, value in (("--to", to), ("--steps", steps), ("--all", everything or None)) if value is not None
@@ -188,8 +214,15 @@ def migrate_down(to: int | None, steps: int | None, everything: bool, yes: bool)
         raise click.UsageError(f"{' and '.join(given)} cannot be combined")
     database, migrations, lock_timeout = _settings()
     if everything:
-        _confirm_all(database, yes)
         to = 0
+    if dry_run:
+        plan = runner.plan_rollback(database, migrations, to=to, steps=steps, lock_timeout=lock_timeout)
+        _print_plan("Would roll back", plan, "down", verbose)
+        if not plan:
+            click.echo("Nothing to roll back.")
+        return
+    if everything:
+        _confirm_all(database, yes)
     rolled_back = runner.rollback(
         database, migrations, to=to, steps=steps, lock_timeout=lock_timeout, on_rolled_back=_print_result
     )
@@ -203,6 +236,83 @@ def _confirm_all(database: str, yes: bool) -> None:
     if not sys.stdin.isatty():
         raise RefusalError("--all rolls back every migration: add --yes to confirm (there is no terminal to ask on)")
     click.confirm(f"Roll back every migration in {database}?", abort=True)
+
+
+@migrate.command("new")
+@shared_options()
+@click.argument("name")
+def migrate_new(name: str) -> None:
+    """Write the next pair of migration files, NAME.up.sql and NAME.down.sql.
+
+    The version is the next free one, zero-padded to 4 digits. The directory
+    is created when missing; no file is ever overwritten.
+
+    \b
+    Example:
+        homesections -m sql migrate new add_hub_random
+    """
+    _database, migrations, _lock_timeout = _settings()
+    if migrations is None:
+        migrations = packaged_migrations_dir()
+        if migrations.parent.name == "homesections":
+            raise MigrationFileError(
+                f"{migrations}: the packaged migrations belong to the installed package; "
+                "pass --migrations DIR (your checkout's sql/)"
+            )
+    from .authoring import new_migration
+
+    for path in new_migration(migrations, name):
+        click.echo(f"Created {path}")
+
+
+@migrate.command("verify")
+@shared_options()
+def migrate_verify() -> None:
+    """Prove every migration reversible, on a scratch database.
+
+    For each migration in order: apply it, roll it back, check the schema
+    is exactly what it was before, apply it again. Also reports migrations
+    applied to --database (when it exists) whose up file changed since.
+    Never writes the real database.
+
+    \b
+    Example:
+        homesections migrate verify
+        homesections -m sql migrate verify
+    """
+    from .authoring import verify
+
+    database, migrations, _lock_timeout = _settings()
+    report = verify(migrations, database)
+    for finding in report.findings:
+        click.echo(finding)
+    if report.findings:
+        raise RefusalError(f"migrate verify: {len(report.findings)} problem(s) in {len(report.checked)} migration(s)")
+    irreversible = f"; irreversible, not rolled back: {', '.join(report.irreversible)}" if report.irreversible else ""
+    click.echo(
+        f"Verified {len(report.checked)} migration(s): each down restores the schema before its up{irreversible}."
+    )
+
+
+@main.command("schema")
+@shared_options()
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+def schema(output: str | None) -> None:
+    """Print the schema the migrations produce: sorted, stable, for code review.
+
+    \b
+    Example:
+        homesections schema
+        homesections -m sql schema --output docs/database/schema.sql
+    """
+    from .authoring import dump_schema, write_schema
+
+    _database, migrations, _lock_timeout = _settings()
+    if output is None:
+        click.echo(dump_schema(migrations), nl=False)
+        return
+    write_schema(output, migrations)
+    click.echo(f"Wrote {output}")
 
 
 @main.command()
