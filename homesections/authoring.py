@@ -16,11 +16,15 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from .discovery import Migration, discover
+from .discovery import MAX_VERSION, Migration, discover
 from .errors import HomesectionsError, MigrationFileError, MigrationsNotFoundError
 from .runner import apply, revert, status
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
+
+# The migrations' own objects: not SQLite's internal ones (sqlite_sequence,
+# autoindexes: a literal prefix, since LIKE treats "_" as a wildcard), not the runner's.
+_OWN_OBJECTS = "substr(name, 1, 7) <> 'sqlite_' AND tbl_name <> 'schema_migrations'"
 
 # One schema object or property, e.g. ("column", "home_sections", "style"), and what it looks like.
 SchemaKey = tuple[str, str, str]
@@ -44,6 +48,8 @@ def new_migration(directory: str | os.PathLike[str], name: str) -> tuple[Path, P
         newest = max(migration.version for migration in discover(root))
     except MigrationsNotFoundError:
         newest = 0
+    if newest >= MAX_VERSION:
+        raise MigrationFileError(f"{root}: version {newest} is the largest SQLite can store; no version comes after it")
     label = f"{newest + 1:04d}_{name}"
     up, down = root / f"{label}.up.sql", root / f"{label}.down.sql"
     _create(up, f"-- {label} (up): the SQL that applies this migration.\n")
@@ -140,10 +146,7 @@ def read_schema(path: Path) -> Schema:
     conn = sqlite3.connect(path)
     try:
         schema: Schema = {}
-        objects = conn.execute(
-            "SELECT type, name, tbl_name, sql FROM sqlite_master "
-            "WHERE name NOT LIKE 'sqlite_%' AND tbl_name <> 'schema_migrations'"
-        ).fetchall()
+        objects = conn.execute(f"SELECT type, name, tbl_name, sql FROM sqlite_master WHERE {_OWN_OBJECTS}").fetchall()
         for kind, name, table, sql in objects:
             schema[(kind, name, table)] = normalise_sql(sql or "")
             if kind == "table":
@@ -225,7 +228,7 @@ def dump_schema(migrations_dir: str | os.PathLike[str] | None = None) -> str:
         conn = sqlite3.connect(database)
         try:
             rows = conn.execute(
-                "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND tbl_name <> 'schema_migrations' "
+                f"SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND {_OWN_OBJECTS} "
                 "ORDER BY CASE type WHEN 'table' THEN 0 WHEN 'index' THEN 1 WHEN 'view' THEN 2 ELSE 3 END, name"
             ).fetchall()
         finally:
