@@ -32,6 +32,12 @@ class _Root(click.Group):
         except HomesectionsError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            # SQLite has rolled back the open transaction by the time we get here.
+            click.echo(
+                "error: interrupted; a migration in progress was rolled back, earlier ones stay applied", err=True
+            )
+            ctx.exit(1)
 
 
 def _remember(key: str) -> Callable[[click.Context, click.Parameter, Any], None]:
