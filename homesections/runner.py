@@ -21,6 +21,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from .discovery import NO_TRANSACTION_DIRECTIVE, Migration, MigrationFile, discover
@@ -444,8 +445,13 @@ def _open(path: str, mode: Literal["read", "write", "create"], lock_timeout: flo
         return None
     if mode != "read":
         _check_writable(path, exists)
+    target, uri = path, False
+    if mode == "read" and _holds_frames(path + "-wal"):
+        # A WAL left by a killed application: a read-write connection would
+        # checkpoint it into the database file on close. Read it, don't fold it in.
+        target, uri = Path(path).absolute().as_uri() + "?mode=ro", True
     try:
-        conn = sqlite3.connect(path, timeout=lock_timeout, isolation_level=None)
+        conn = sqlite3.connect(target, timeout=lock_timeout, isolation_level=None, uri=uri)
     except sqlite3.Error as exc:
         raise _database_error(path, exc, lock_timeout) from None
     try:
@@ -458,6 +464,13 @@ def _open(path: str, mode: Literal["read", "write", "create"], lock_timeout: flo
         conn.close()
         raise _database_error(path, exc, lock_timeout) from None
     return conn
+
+
+def _holds_frames(wal: str) -> bool:
+    try:
+        return os.path.getsize(wal) > 0
+    except OSError:
+        return False
 
 
 def _check_writable(path: str, exists: bool) -> None:

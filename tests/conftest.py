@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -49,19 +50,19 @@ def db_path(tmp_path: Path) -> Path:
 
 def tables(path: Path) -> set[str]:
     """User tables of the database at ``path`` (schema_migrations included)."""
-    with sqlite3.connect(path) as conn:
+    with closing(sqlite3.connect(path)) as conn:
         return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
 
 def applied_versions(path: Path) -> list[int]:
     """Versions recorded in schema_migrations, oldest first."""
-    with sqlite3.connect(path) as conn:
+    with closing(sqlite3.connect(path)) as conn:
         return [row[0] for row in conn.execute("SELECT version FROM schema_migrations ORDER BY version")]
 
 
 def schema_of(path: Path) -> list[tuple[str, str, str, str | None]]:
     """sqlite_master without schema_migrations, sorted: what a migration changed."""
-    with sqlite3.connect(path) as conn:
+    with closing(sqlite3.connect(path)) as conn:
         return sorted(
             conn.execute(
                 "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE tbl_name <> 'schema_migrations'"
