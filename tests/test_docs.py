@@ -66,3 +66,15 @@ def test_every_option_is_in_the_readme(path: str, option: str) -> None:
 @pytest.mark.parametrize("link", re.findall(r"\]\(((?:docs/|CHANGELOG)[^)#]*)\)", README))
 def test_readme_links_point_at_files(link: str) -> None:
     assert (REPO / link).is_file()
+
+
+def test_reliability_doc_names_only_tests_that_exist() -> None:
+    """docs/reliability.md maps guarantees to tests: a renamed or deleted test must not leave a dead reference."""
+    text = (REPO / "docs" / "reliability.md").read_text(encoding="utf-8")
+    references = re.findall(r"`(test_\w+\.py)?::(test_\w+)", text)
+    assert len(references) >= 30
+    current = ""
+    for module, name in references:
+        current = module or current
+        source = (REPO / "tests" / current).read_text(encoding="utf-8")
+        assert re.search(rf"^def {name}\(", source, re.MULTILINE), f"{current}::{name} is named in docs/reliability.md"
