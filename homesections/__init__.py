@@ -9,6 +9,7 @@ from __future__ import annotations
 from .discovery import NO_TRANSACTION_DIRECTIVE, Migration, MigrationFile, discover, packaged_migrations_dir
 from .errors import (
     BookkeepingTableError,
+    CacheError,
     ChecksumMismatchError,
     ConcurrentChangeError,
     DatabaseError,
@@ -22,6 +23,7 @@ from .errors import (
     MissingMigrationError,
     OutOfOrderError,
     RefusalError,
+    ReplyError,
     TargetError,
 )
 from .runner import (
@@ -40,6 +42,7 @@ __all__ = [
     "DEFAULT_LOCK_TIMEOUT",
     "NO_TRANSACTION_DIRECTIVE",
     "BookkeepingTableError",
+    "CacheError",
     "ChecksumMismatchError",
     "ConcurrentChangeError",
     "DatabaseError",
@@ -57,6 +60,7 @@ __all__ = [
     "MissingMigrationError",
     "OutOfOrderError",
     "RefusalError",
+    "ReplyError",
     "Status",
     "TargetError",
     "discover",
@@ -69,9 +73,25 @@ __all__ = [
 ]
 
 
-# Tools for migration authors, imported on first use: an application's
-# start-up needs none of them.
-_AUTHORING = frozenset({"VerifyReport", "dump_schema", "new_migration", "verify", "write_schema"})
+# Authoring tools and the sections reference, imported on first use: an
+# application's start-up (migrate) needs none of them.
+_LAZY = {
+    "VerifyReport": "authoring",
+    "dump_schema": "authoring",
+    "new_migration": "authoring",
+    "verify": "authoring",
+    "write_schema": "authoring",
+    "PlexHub": "plex",
+    "PlexItem": "plex",
+    "parse_hubs": "plex",
+    "ImportResult": "sections",
+    "CachedSource": "sections",
+    "CachedSection": "sections",
+    "CachedItem": "sections",
+    "replace_sections": "sections",
+    "mark_stale": "sections",
+    "home_screen": "sections",
+}
 
 
 def __getattr__(name: str) -> object:
@@ -80,8 +100,8 @@ def __getattr__(name: str) -> object:
         from importlib.metadata import version
 
         return version("homesections")
-    if name in _AUTHORING:
-        from . import authoring
+    if name in _LAZY:
+        from importlib import import_module
 
-        return getattr(authoring, name)
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module 'homesections' has no attribute {name!r}")

@@ -69,3 +69,11 @@ class MigrationFailedError(HomesectionsError):
 
 class ForeignKeyViolationError(MigrationFailedError):
     """A migration left rows that break a foreign key; it was rolled back."""
+
+
+class ReplyError(HomesectionsError):
+    """A server reply cannot be read: malformed, truncated, or not a hubs reply."""
+
+
+class CacheError(HomesectionsError):
+    """The cache cannot take this operation: not migrated, unknown source, bad source type."""

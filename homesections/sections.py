@@ -1,0 +1,308 @@
+"""The home screen in the cache: replace a source's sections from a reply, mark them stale, read them back.
+
+This is the reference for the refresh an application must implement: one
+``BEGIN IMMEDIATE`` transaction per reply, so a reader sees the old home
+screen or the new one, never a mix, and a failure leaves the old one.
+Sections keep their id and ``created_at`` across refreshes (upsert on the
+hub identifier), so an application may hold on to them.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, field
+
+from .errors import CacheError, DatabaseError
+from .plex import PlexHub, PlexItem
+from .runner import DEFAULT_LOCK_TIMEOUT, status
+
+SOURCE_TYPES = ("plex", "jellyfin", "local")
+
+# (words in the hub identifier or context, section_type), first match wins.
+_SECTION_TYPES = (
+    (("continue", "continuewatching"), "continue_watching"),
+    (("ondeck", "on_deck"), "on_deck"),
+    (("played", "recentlyplayed"), "recently_played"),
+    (("viewed", "recentlyviewed"), "recently_viewed"),
+    (("released", "recentlyreleased"), "recently_released"),
+    (("recent", "recentlyadded", "added"), "recently_added"),
+    (("stations", "station"), "stations"),
+    (("playlists", "playlist"), "playlists"),
+    (("collections", "collection"), "collections"),
+    (("toprated", "rated", "top"), "top_rated"),
+    (("trending", "popular"), "trending"),
+    (("suggested", "suggestions", "recommended", "discover", "because"), "suggested"),
+)
+
+_NOW = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
+
+_UPSERT_ITEM = f"""
+INSERT INTO media_items (
+    source_id, item_key, item_type, title, sort_title, guid, parent_title, grandparent_title,
+    item_index, parent_index, year, originally_available_at, duration_ms, view_offset_ms, view_count,
+    thumb, parent_thumb, grandparent_thumb, art, added_at, last_viewed_at
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, coalesce(?, 0), ?, ?, ?, ?, ?, ?)
+ON CONFLICT (source_id, item_key) DO UPDATE SET
+    item_type = excluded.item_type, title = excluded.title, sort_title = excluded.sort_title,
+    guid = excluded.guid, parent_title = excluded.parent_title, grandparent_title = excluded.grandparent_title,
+    item_index = excluded.item_index, parent_index = excluded.parent_index, year = excluded.year,
+    originally_available_at = excluded.originally_available_at, duration_ms = excluded.duration_ms,
+    view_offset_ms = excluded.view_offset_ms, view_count = excluded.view_count, thumb = excluded.thumb,
+    parent_thumb = excluded.parent_thumb, grandparent_thumb = excluded.grandparent_thumb, art = excluded.art,
+    added_at = excluded.added_at, last_viewed_at = excluded.last_viewed_at, updated_at = {_NOW}
+RETURNING id"""
+
+_UPSERT_SECTION = f"""
+INSERT INTO home_sections (
+    source_id, hub_identifier, title, section_type, position, context, style, hub_type, hub_key,
+    size, more, promoted, last_updated, is_stale
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {_NOW}, 0)
+ON CONFLICT (source_id, hub_identifier) DO UPDATE SET
+    title = excluded.title, section_type = excluded.section_type, position = excluded.position,
+    context = excluded.context, style = excluded.style, hub_type = excluded.hub_type,
+    hub_key = excluded.hub_key, size = excluded.size, more = excluded.more, promoted = excluded.promoted,
+    last_updated = {_NOW}, is_stale = 0, updated_at = {_NOW}
+RETURNING id"""
+
+_HOME_SCREEN = """
+SELECT s.id, s.hub_identifier, s.title, s.section_type, s.position, s.context, s.style, s.hub_type,
+       s.hub_key, s.size, s.more, s.promoted, s.is_stale, s.last_updated,
+       m.item_key, m.item_type, m.title, m.parent_title, m.grandparent_title, m.year, m.thumb
+FROM home_sections AS s
+LEFT JOIN home_section_items AS hsi ON hsi.section_id = s.id
+LEFT JOIN media_items AS m ON m.id = hsi.media_item_id
+WHERE s.source_id = ?
+ORDER BY s.position, s.id, hsi.position, hsi.media_item_id"""
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What one ``replace_sections`` did."""
+
+    source: str
+    sections: int
+    items: int
+    duplicates_dropped: int
+    sections_removed: int
+
+
+@dataclass(frozen=True)
+class CachedItem:
+    key: str
+    item_type: str
+    title: str
+    parent_title: str | None
+    grandparent_title: str | None
+    year: int | None
+    thumb: str | None
+
+
+@dataclass(frozen=True)
+class CachedSection:
+    id: int
+    hub_identifier: str
+    title: str
+    section_type: str
+    position: int
+    context: str | None
+    style: str | None
+    hub_type: str | None
+    hub_key: str | None
+    size: int | None
+    more: bool
+    promoted: bool
+    is_stale: bool
+    last_updated: str
+    items: list[CachedItem] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CachedSource:
+    identifier: str
+    source_type: str
+    name: str
+    sections: list[CachedSection]
+
+
+def section_type_of(hub: PlexHub) -> str:
+    """Our closed list of section types, from the hub's identifier and context; 'custom' otherwise."""
+    words = set()
+    for text in (hub.hub_identifier, hub.context, hub.key):
+        for part in (text or "").lower().replace("/", ".").replace("?", ".").replace("&", ".").split("."):
+            words.add(part)
+    for hints, section_type in _SECTION_TYPES:
+        if words.intersection(hints):
+            return section_type
+    return "custom"
+
+
+def replace_sections(
+    database: str | os.PathLike[str],
+    source: str,
+    hubs: Sequence[PlexHub],
+    *,
+    source_type: str = "plex",
+    name: str | None = None,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+) -> ImportResult:
+    """Make ``source``'s cached sections exactly ``hubs``, in order, in one transaction.
+
+    Creates the source if absent. A hub whose identifier is already cached
+    keeps its row (id, created_at); hubs gone from the reply are deleted
+    with their items; an item repeated within a hub is kept at its first
+    position; media items no section lists any more are pruned.
+    """
+    if source_type not in SOURCE_TYPES:
+        raise CacheError(f"unknown source type {source_type!r}: expected one of {', '.join(SOURCE_TYPES)}")
+    hubs, duplicates = _deduplicated(hubs)
+    with _transaction(database, lock_timeout) as conn:
+        source_id = _upsert_source(conn, source, source_type, name)
+        kept_sections = set()
+        item_ids: dict[str, int] = {}
+        for position, hub in enumerate(hubs):
+            section_id = conn.execute(_UPSERT_SECTION, _section_row(source_id, position, hub)).fetchone()[0]
+            kept_sections.add(section_id)
+            for item in hub.items:
+                item_ids[item.key] = conn.execute(_UPSERT_ITEM, _item_row(source_id, item)).fetchone()[0]
+            conn.execute("DELETE FROM home_section_items WHERE section_id = ?", (section_id,))
+            conn.executemany(
+                "INSERT INTO home_section_items (section_id, media_item_id, position) VALUES (?, ?, ?)",
+                [(section_id, item_ids[item.key], index) for index, item in enumerate(hub.items)],
+            )
+        stale_ids = [
+            (row[0],)
+            for row in conn.execute("SELECT id FROM home_sections WHERE source_id = ?", (source_id,))
+            if row[0] not in kept_sections
+        ]
+        conn.executemany("DELETE FROM home_sections WHERE id = ?", stale_ids)
+        conn.execute(
+            "DELETE FROM media_items WHERE source_id = ? AND NOT EXISTS "
+            "(SELECT 1 FROM home_section_items WHERE media_item_id = media_items.id)",
+            (source_id,),
+        )
+    return ImportResult(source, len(hubs), sum(len(hub.items) for hub in hubs), duplicates, len(stale_ids))
+
+
+def mark_stale(database: str | os.PathLike[str], source: str, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> int:
+    """Flag every cached section of ``source`` as stale (to refresh when online); returns how many."""
+    with _transaction(database, lock_timeout) as conn:
+        source_id = _source_id(conn, source)
+        return conn.execute(
+            f"UPDATE home_sections SET is_stale = 1, updated_at = {_NOW} WHERE source_id = ?", (source_id,)
+        ).rowcount
+
+
+def home_screen(
+    database: str | os.PathLike[str], source: str | None = None, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT
+) -> list[CachedSource]:
+    """Every source (or one), each with its sections in order and their items in order."""
+    with _transaction(database, lock_timeout, write=False) as conn:
+        query = "SELECT id, identifier, source_type, name FROM sources"
+        rows = (
+            conn.execute(query + " WHERE identifier = ?", (source,)) if source else conn.execute(query + " ORDER BY id")
+        )
+        sources = rows.fetchall()
+        if source and not sources:
+            raise CacheError(f"no source {source!r} in the cache")
+        return [
+            CachedSource(identifier, kind, name, _sections(conn, source_id))
+            for source_id, identifier, kind, name in sources
+        ]
+
+
+def _sections(conn: sqlite3.Connection, source_id: int) -> list[CachedSection]:
+    sections: list[CachedSection] = []
+    for row in conn.execute(_HOME_SCREEN, (source_id,)):
+        if not sections or sections[-1].id != row[0]:
+            more, promoted, is_stale = (bool(flag) for flag in row[10:13])
+            sections.append(CachedSection(*row[:10], more, promoted, is_stale, row[13]))
+        if row[14] is not None:
+            sections[-1].items.append(CachedItem(*row[14:]))
+    return sections
+
+
+def _deduplicated(hubs: Sequence[PlexHub]) -> tuple[list[PlexHub], int]:
+    """Each hub once (first wins) and each item once per hub, at its first position."""
+    seen_hubs: set[str] = set()
+    result, dropped = [], 0
+    for hub in hubs:
+        if hub.identifier in seen_hubs:
+            dropped += len(hub.items)
+            continue
+        seen_hubs.add(hub.identifier)
+        seen_items: set[str] = set()
+        items = []
+        for item in hub.items:
+            if item.key in seen_items:
+                dropped += 1
+                continue
+            seen_items.add(item.key)
+            items.append(item)
+        result.append(PlexHub(**{**hub.__dict__, "items": items}))
+    return result, dropped
+
+
+def _section_row(source_id: int, position: int, hub: PlexHub) -> tuple[object, ...]:
+    return (
+        source_id, hub.identifier, hub.title, section_type_of(hub), position, hub.context, hub.style,
+        hub.hub_type, hub.key, hub.size, int(hub.more), int(hub.promoted),
+    )  # fmt: skip
+
+
+def _item_row(source_id: int, item: PlexItem) -> tuple[object, ...]:
+    return (
+        source_id, item.key, item.item_type, item.title, item.sort_title, item.guid, item.parent_title,
+        item.grandparent_title, item.index, item.parent_index, item.year, item.originally_available_at,
+        item.duration_ms, item.view_offset_ms, item.view_count, item.thumb, item.parent_thumb,
+        item.grandparent_thumb, item.art, item.added_at, item.last_viewed_at,
+    )  # fmt: skip
+
+
+def _upsert_source(conn: sqlite3.Connection, identifier: str, source_type: str, name: str | None) -> int:
+    row = conn.execute("SELECT id, source_type FROM sources WHERE identifier = ?", (identifier,)).fetchone()
+    if row is None:
+        return conn.execute(
+            "INSERT INTO sources (identifier, source_type, name) VALUES (?, ?, ?) RETURNING id",
+            (identifier, source_type, name or identifier),
+        ).fetchone()[0]
+    if row[1] != source_type:
+        raise CacheError(f"source {identifier!r} is a {row[1]} source, not {source_type}")
+    if name is not None:
+        conn.execute(f"UPDATE sources SET name = ?, updated_at = {_NOW} WHERE id = ?", (name, row[0]))
+    return row[0]
+
+
+def _source_id(conn: sqlite3.Connection, identifier: str) -> int:
+    row = conn.execute("SELECT id FROM sources WHERE identifier = ?", (identifier,)).fetchone()
+    if row is None:
+        raise CacheError(f"no source {identifier!r} in the cache")
+    return row[0]
+
+
+@contextmanager
+def _transaction(
+    database: str | os.PathLike[str], lock_timeout: float, write: bool = True
+) -> Iterator[sqlite3.Connection]:
+    """A connection to a fully migrated cache, foreign keys on, inside BEGIN IMMEDIATE (or a read)."""
+    path = os.fspath(database)
+    if not os.path.isfile(path) or not status(path).is_up_to_date:
+        raise CacheError(
+            f"{path}: the cache is not migrated to the current schema: run `homesections migrate up` first"
+        )
+    with closing(sqlite3.connect(path, timeout=lock_timeout, isolation_level=None)) as conn:
+        conn.execute("PRAGMA foreign_keys = ON")
+        try:
+            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            yield conn
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise DatabaseError(f"{path}: {exc}") from None
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
