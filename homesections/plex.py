@@ -164,8 +164,8 @@ def _scalars(obj: Mapping[str, Any]) -> dict[str, Any]:
 def _hubs_of(container: _Node) -> list[PlexHub]:
     if container.hubs:
         return [_hub(node) for node in container.hubs]
-    if container.items:
-        # A single hub's endpoint: the container is the hub.
+    if container.items or container.meta_types or _names_a_hub(container.attributes):
+        # A single hub's endpoint (even with no items): the container is the hub.
         attributes = dict(container.attributes)
         for kind in container.meta_types[:1]:
             attributes.setdefault("key", kind.get("key"))
@@ -173,6 +173,10 @@ def _hubs_of(container: _Node) -> list[PlexHub]:
             attributes.setdefault("type", kind.get("type"))
         return [_hub(_Node(attributes, "Hub", items=container.items))]
     return []
+
+
+def _names_a_hub(attributes: Mapping[str, Any]) -> bool:
+    return any(attributes.get(name) not in (None, "") for name in ("hubIdentifier", "key", "title"))
 
 
 def _hub(node: _Node) -> PlexHub:
@@ -238,17 +242,22 @@ def _text(value: Any) -> str | None:
     if value is None or isinstance(value, bool):
         return None
     text = str(value)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate from JSON's \ud800: unstorable as text
+        text = text.encode("utf-8", "replace").decode("utf-8")
     return text if text != "" else None
 
 
 def _integer(value: Any) -> int | None:
-    """An integer attribute; a malformed one is ignored like an unknown attribute."""
+    """An integer attribute; a malformed or out-of-range one is ignored like an unknown attribute."""
     if isinstance(value, bool) or value is None:
         return None
     try:
-        return int(value)
-    except (TypeError, ValueError):
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
         return None
+    return number if -(2**63) <= number < 2**63 else None
 
 
 def _count(value: Any) -> int | None:

@@ -1,0 +1,1028 @@
+"""Sections: real Plex replies through ``sections import`` / ``sections show`` / ``sections stale`` and the library.
+
+Every test works on a real SQLite file in tmp_path, migrated with the shipped
+migrations, and reads it back through its own connection. What a reply
+should become is worked out here from the reply itself, with ``xml.etree``
+and ``json``, never through ``parse_hubs``, so a parsing mistake cannot hide
+behind the same mistake in the expectation.
+
+The real replies are third-party test data (see ``../shared/realworld/SOURCES.md``
+for their repositories and licences): they are read from there, never copied
+into this repository, and the tests that need them skip when the folder is absent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from contextlib import closing
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+from conftest import REPO
+
+import homesections
+from homesections.cli import main
+from homesections.plex import PlexHub, parse_hubs
+from homesections.sections import _HOME_SCREEN, home_screen, replace_sections, section_type_of
+
+REALWORLD = REPO.parent / "shared" / "realworld"
+PLEX = REALWORLD / "plex"
+SECTIONS_DOC = REPO / "docs" / "sections.md"
+
+# The files of PLEX that hold hubs: two XML /hubs replies and two JSON single-hub
+# (/hubs/home/recentlyAdded) replies. The two plex-api-spec_*.yaml files there are
+# OpenAPI fragments (one example value per field), not replies, and the .md file is
+# a licence: neither holds hubs.
+REPLIES = (
+    "home-assistant_hubs.xml",
+    "home-assistant_hubs_library_section.xml",
+    "plex-api-spec_hubs-home-recentlyAdded_section10.json",
+    "plex-api-spec_hubs-home-recentlyAdded_section2-episodes.json",
+)
+NOT_REPLIES = ("plex-api-spec_hubs.yaml", "plex-api-spec_hubs-sections.yaml", "plex-api-spec_LICENSE.md")
+
+HA_HUBS = "home-assistant_hubs.xml"
+OLD = "2000-01-01T00:00:00Z"
+ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+SUMMARY = re.compile(
+    r"^Imported (\d+) section\(s\), (\d+) item\(s\) into (.+); "
+    r"(\d+) duplicate\(s\) dropped, (\d+) section\(s\) removed\.$"
+)
+
+# The hub fields a cached section carries, and the item fields a cached item carries.
+HUB_FIELDS = ("hub_identifier", "title", "context", "style", "hub_type", "hub_key", "size", "more", "promoted")
+ITEM_FIELDS = ("key", "item_type", "title", "parent_title", "grandparent_title", "year", "thumb")
+
+# Plex item attribute -> media_items column, and how the attribute is read.
+ITEM_COLUMNS = {
+    "type": ("item_type", str),
+    "title": ("title", str),
+    "titleSort": ("sort_title", str),
+    "guid": ("guid", str),
+    "parentTitle": ("parent_title", str),
+    "grandparentTitle": ("grandparent_title", str),
+    "index": ("item_index", int),
+    "parentIndex": ("parent_index", int),
+    "year": ("year", int),
+    "originallyAvailableAt": ("originally_available_at", str),
+    "duration": ("duration_ms", int),
+    "viewOffset": ("view_offset_ms", int),
+    "viewCount": ("view_count", int),
+    "thumb": ("thumb", str),
+    "parentThumb": ("parent_thumb", str),
+    "grandparentThumb": ("grandparent_thumb", str),
+    "art": ("art", str),
+    "addedAt": ("added_at", int),
+    "lastViewedAt": ("last_viewed_at", int),
+}
+
+# The real hubs and their expected section_type.
+REAL_SECTION_TYPES = {
+    "home.continue": "continue_watching",
+    "home.music.recent": "recently_added",
+    "home.photos.recent": "recently_added",
+    "home.videos.recent": "recently_added",
+    "home.playlists": "playlists",
+    "music.stations.5": "stations",
+}
+
+
+# --- helpers -----------------------------------------------------------------
+
+
+def realworld(name: str) -> Path:
+    if not REALWORLD.is_dir():
+        pytest.skip(f"{REALWORLD} is absent: the real Plex replies live outside the repository (see SOURCES.md)")
+    return PLEX / name
+
+
+def cli(*args: str | os.PathLike[str]) -> Result:
+    """``homesections ARGS`` in-process, under its real program name; stdout and stderr apart."""
+    return CliRunner().invoke(main, [os.fspath(arg) for arg in args], prog_name="homesections")
+
+
+def ok(result: Result) -> Result:
+    assert result.exception is None, (result.exception, result.stdout, result.stderr)
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    assert result.stderr == ""
+    return result
+
+
+def failed(result: Result) -> str:
+    """Assert one deliberate ``error:`` line on stderr, nothing on stdout, exit 1; return the line."""
+    assert isinstance(result.exception, SystemExit), (result.exception, result.stdout, result.stderr)
+    assert result.exit_code == 1, (result.exit_code, result.stdout, result.stderr)
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: "), lines[0]
+    assert "Traceback" not in result.stderr
+    return lines[0]
+
+
+def connect(path: Path) -> closing[sqlite3.Connection]:
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA foreign_keys = ON")
+    return closing(conn)
+
+
+def assert_consistent(path: Path) -> None:
+    with connect(path) as conn:
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def import_reply(db: Path, source: str, reply: Path | bytes, *options: str) -> re.Match[str]:
+    """``sections import`` of a file (bytes are written to one first); checks the cache, returns the summary."""
+    if isinstance(reply, bytes):
+        path = db.parent / f"reply-{len(list(db.parent.glob('reply-*')))}.bin"
+        path.write_bytes(reply)
+        reply = path
+    result = ok(cli("-d", db, "sections", "import", "--source", source, *options, reply))
+    assert_consistent(db)
+    match = SUMMARY.match(result.stdout.rstrip("\n"))
+    assert match and result.stdout.count("\n") == 1, result.stdout
+    return match
+
+
+def run_script(*args: str | os.PathLike[str], stdin: bytes) -> subprocess.CompletedProcess[bytes]:
+    """``python -m homesections ARGS`` as a real process, ``stdin`` on its standard input."""
+    command = [sys.executable, "-m", "homesections", *(os.fspath(arg) for arg in args)]
+    return subprocess.run(command, input=stdin, capture_output=True, timeout=60, check=False)
+
+
+def show_json(db: Path, source: str) -> dict[str, Any]:
+    document = json.loads(ok(cli("-d", db, "sections", "show", "--source", source, "--json")).stdout)
+    assert len(document["sources"]) == 1
+    return document["sources"][0]
+
+
+def sql(db: Path, query: str, *params: Any) -> list[tuple[Any, ...]]:
+    with connect(db) as conn:
+        return conn.execute(query, params).fetchall()
+
+
+def source_id(db: Path, source: str) -> int:
+    return sql(db, "SELECT id FROM sources WHERE identifier = ?", source)[0][0]
+
+
+def execute(db: Path, statement: str, *params: Any) -> None:
+    with connect(db) as conn, conn:
+        conn.execute(statement, params)
+
+
+def row_counts(db: Path) -> dict[str, int]:
+    tables = ("sources", "home_sections", "media_items", "home_section_items")
+    return {table: sql(db, f"SELECT count(*) FROM {table}")[0][0] for table in tables}
+
+
+def rows_of_source(db: Path, source: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row that belongs to ``source``, every column: what another source's import must not touch."""
+    sid = source_id(db, source)
+    return {
+        "sources": sql(db, "SELECT * FROM sources WHERE id = ?", sid),
+        "home_sections": sql(db, "SELECT * FROM home_sections WHERE source_id = ? ORDER BY id", sid),
+        "media_items": sql(db, "SELECT * FROM media_items WHERE source_id = ? ORDER BY id", sid),
+        "home_section_items": sql(
+            db,
+            "SELECT hsi.* FROM home_section_items AS hsi JOIN home_sections AS s ON s.id = hsi.section_id "
+            "WHERE s.source_id = ? ORDER BY hsi.section_id, hsi.media_item_id",
+            sid,
+        ),
+    }
+
+
+def cache_content(db: Path, source: str) -> list[tuple[tuple[Any, ...], list[tuple[Any, ...]]]]:
+    """A source's sections and their items, every server-given column, without our ids and timestamps."""
+    section_columns = (
+        "hub_identifier, title, section_type, position, context, style, hub_type, hub_key, size, more, promoted"
+    )
+    item_columns = ", ".join(f"m.{column}" for column, _read in ITEM_COLUMNS.values())
+    sid = source_id(db, source)
+    content = []
+    for section in sql(
+        db, f"SELECT id, {section_columns} FROM home_sections WHERE source_id = ? ORDER BY position", sid
+    ):
+        items = sql(
+            db,
+            f"SELECT hsi.position, m.item_key, {item_columns} FROM home_section_items AS hsi "
+            "JOIN media_items AS m ON m.id = hsi.media_item_id WHERE hsi.section_id = ? ORDER BY hsi.position",
+            section[0],
+        )
+        content.append((section[1:], items))
+    return content
+
+
+def derived(kind: str, *parts: str) -> str:
+    """The documented derived id: ``<kind>:`` + 16 hex digits of SHA-256 of the parts joined by U+001F."""
+    return f"{kind}:" + hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
+
+
+# --- an independent reading of a reply ---------------------------------------
+
+
+def reply_hubs(data: bytes) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """(hub attributes, [item attributes]) per hub, in order, read with xml.etree or json alone."""
+    if data.lstrip()[:1] == b"<":
+        root = ET.fromstring(data)
+        assert root.tag == "MediaContainer"
+        # In XML every child element of a Hub is an item (Video, Photo, Playlist, Directory, Track...).
+        return [(dict(hub.attrib), [dict(item.attrib) for item in hub]) for hub in root.findall("Hub")]
+    container = json.loads(data)["MediaContainer"]
+    if "Hub" in container:
+        return [(hub, hub.get("Metadata", []) + hub.get("Directory", [])) for hub in container["Hub"]]
+    # A single hub's endpoint (/hubs/home/recentlyAdded): the container is the hub; its
+    # key, title and type are those of the first Meta.Type, when there is one.
+    attributes = {name: value for name, value in container.items() if not isinstance(value, (dict, list))}
+    for kind in container.get("Meta", {}).get("Type", [])[:1]:
+        for name in ("key", "title", "type"):
+            attributes.setdefault(name, kind[name])
+    return [(attributes, container.get("Metadata", []))]
+
+
+def _read(value: Any, read: type) -> Any:
+    return None if value is None else read(value)
+
+
+def _flag(value: Any) -> bool:
+    return value is True or value == "1"
+
+
+def expected_item_key(item: dict[str, Any]) -> str:
+    return item.get("ratingKey") or item.get("key") or item.get("guid") or derived("item", item["type"], item["title"])
+
+
+def expected_screen(data: bytes) -> list[dict[str, Any]]:
+    """What ``home_screen`` must return for this reply, section by section, in the reply's order."""
+    screen = []
+    for hub, items in reply_hubs(data):
+        context, title = hub.get("context"), hub.get("title", "")
+        screen.append(
+            {
+                "hub_identifier": hub.get("hubIdentifier") or hub.get("key") or derived("hub", context or "", title),
+                "title": title,
+                "context": context,
+                "style": hub.get("style"),
+                "hub_type": hub.get("type"),
+                "hub_key": hub.get("key"),
+                "size": _read(hub.get("size"), int),
+                "more": _flag(hub.get("more")),
+                "promoted": _flag(hub.get("promoted")),
+                "items": [
+                    {
+                        "key": expected_item_key(item),
+                        "item_type": item["type"],
+                        "title": item["title"],
+                        "parent_title": item.get("parentTitle"),
+                        "grandparent_title": item.get("grandparentTitle"),
+                        "year": _read(item.get("year"), int),
+                        "thumb": item.get("thumb"),
+                    }
+                    for item in items
+                ],
+            }
+        )
+    return screen
+
+
+def library_screen(db: Path, source: str) -> list[dict[str, Any]]:
+    (cached,) = home_screen(db, source)
+    return [
+        {**{name: getattr(section, name) for name in HUB_FIELDS}, "items": [asdict(item) for item in section.items]}
+        for section in cached.sections
+    ]
+
+
+def cli_screen(db: Path, source: str) -> list[dict[str, Any]]:
+    return [
+        {**{name: section[name] for name in HUB_FIELDS}, "items": section["items"]}
+        for section in show_json(db, source)["sections"]
+    ]
+
+
+def xml_to_json(data: bytes) -> bytes:
+    """The JSON a Plex server sends for this XML /hubs reply: numbers as numbers, flags as booleans."""
+    numbers = {"size", "index", "parentIndex", "year", "duration", "viewOffset", "viewCount", "addedAt"}
+    numbers |= {"lastViewedAt", "updatedAt", "leafCount", "librarySectionID", "id", "count", "bitrate"}
+    flags = {"more", "promoted", "allowSync", "smart"}
+
+    def convert(element: ET.Element) -> dict[str, Any]:
+        obj: dict[str, Any] = {
+            name: int(value) if name in numbers else value == "1" if name in flags else value
+            for name, value in element.attrib.items()
+        }
+        for child in element:
+            obj.setdefault(child.tag, []).append(convert(child))
+        return obj
+
+    root = ET.fromstring(data)
+    container = {name: value for name, value in convert(root).items() if name != "Hub"}
+    hubs = []
+    for hub in root.findall("Hub"):
+        obj = {name: value for name, value in convert(hub).items() if not isinstance(value, list)}
+        if len(hub):
+            obj["Metadata"] = [convert(item) for item in hub]  # every kind of item under Metadata
+        hubs.append(obj)
+    return json.dumps({"MediaContainer": {**container, "Hub": hubs}}, indent=1).encode("utf-8")
+
+
+@pytest.fixture
+def cache(db_path: Path) -> Path:
+    """A real cache file migrated with the shipped migrations."""
+    homesections.migrate(db_path)
+    return db_path
+
+
+# --- the real replies ------------------------------------------------------
+
+
+def test_the_plex_folder_holds_these_replies_and_nothing_else() -> None:
+    names = {path.name for path in realworld("").iterdir()}
+    assert names == {*REPLIES, *NOT_REPLIES}, "a file was added to or removed from realworld/plex: classify it here"
+
+
+@pytest.mark.parametrize("name", REPLIES)
+def test_a_real_reply_reads_back_in_order_through_the_library_and_the_cli(cache: Path, name: str) -> None:
+    data = realworld(name).read_bytes()
+    expected = expected_screen(data)
+    assert expected, f"{name} holds no hubs"
+
+    summary = import_reply(cache, "plex-1", PLEX / name, "--name", "Living room")
+
+    assert summary.groups() == (str(len(expected)), str(sum(len(hub["items"]) for hub in expected)), "plex-1", "0", "0")
+    assert library_screen(cache, "plex-1") == expected
+    assert cli_screen(cache, "plex-1") == expected
+    sections = show_json(cache, "plex-1")["sections"]
+    assert [section["position"] for section in sections] == list(range(len(expected)))
+    assert {section["is_stale"] for section in sections} == {False}
+    assert all(ISO_UTC.match(section["last_updated"]) for section in sections)
+    # In these real replies the server's size is the number of items it sent.
+    assert [section["size"] for section in sections] == [len(hub["items"]) for hub in expected]
+
+
+@pytest.mark.parametrize("name", REPLIES)
+def test_a_real_reply_stores_every_mapped_item_field(cache: Path, name: str) -> None:
+    data = realworld(name).read_bytes()
+    items = {expected_item_key(item): item for _hub, hub_items in reply_hubs(data) for item in hub_items}
+    assert len(items) == sum(len(hub_items) for _hub, hub_items in reply_hubs(data)), "an item repeats"
+
+    import_reply(cache, "plex-1", PLEX / name)
+
+    columns = [column for column, _read in ITEM_COLUMNS.values()]
+    rows = sql(cache, f"SELECT item_key, {', '.join(columns)} FROM media_items")
+    assert {row[0] for row in rows} == set(items)
+    for key, *values in rows:
+        expected = [_read(items[key].get(attribute), read) for attribute, (_column, read) in ITEM_COLUMNS.items()]
+        expected[columns.index("view_count")] = expected[columns.index("view_count")] or 0  # absent means 0
+        assert dict(zip(columns, values, strict=True)) == dict(zip(columns, expected, strict=True)), key
+
+
+@pytest.mark.parametrize("name", REPLIES)
+def test_a_second_import_changes_no_ids_and_no_row_counts(cache: Path, name: str) -> None:
+    reply = realworld(name)
+    import_reply(cache, "plex-1", reply)
+    import_reply(cache, "plex-2", reply)  # rows after plex-1's: a delete-and-reinsert would get new ids
+    execute(cache, "UPDATE home_sections SET created_at = ?, last_updated = ?", OLD, OLD)
+    execute(cache, "UPDATE media_items SET created_at = ?", OLD)
+    sid = source_id(cache, "plex-1")
+    sections_sql = "SELECT id, hub_identifier, created_at FROM home_sections WHERE source_id = ? ORDER BY id"
+    items_sql = "SELECT id, item_key, created_at FROM media_items WHERE source_id = ? ORDER BY id"
+    sections, items, counts = sql(cache, sections_sql, sid), sql(cache, items_sql, sid), row_counts(cache)
+    screen = library_screen(cache, "plex-1")
+    before = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    result = replace_sections(cache, "plex-1", parse_hubs(reply.read_bytes()))
+    assert_consistent(cache)
+
+    hubs = expected_screen(reply.read_bytes())
+    assert (result.sections, result.items) == (len(hubs), sum(len(hub["items"]) for hub in hubs))
+    assert (result.duplicates_dropped, result.sections_removed) == (0, 0)
+    assert sql(cache, sections_sql, sid) == sections
+    assert sql(cache, items_sql, sid) == items
+    assert row_counts(cache) == counts
+    assert library_screen(cache, "plex-1") == screen
+    stamps = [row[0] for row in sql(cache, "SELECT last_updated FROM home_sections WHERE source_id = ?", sid)]
+    assert stamps and all(stamp >= before and ISO_UTC.match(stamp) for stamp in stamps), stamps
+
+
+def test_a_reply_with_a_hub_removed_and_two_swapped_is_mirrored(cache: Path, tmp_path: Path) -> None:
+    original = realworld(HA_HUBS).read_bytes()
+    import_reply(cache, "plex-1", PLEX / HA_HUBS)
+    import_reply(cache, "plex-2", PLEX / HA_HUBS)
+    sid = source_id(cache, "plex-1")
+    ids = dict(sql(cache, "SELECT hub_identifier, id FROM home_sections WHERE source_id = ?", sid))
+    item_ids = dict(sql(cache, "SELECT item_key, id FROM media_items WHERE source_id = ?", sid))
+    marked = ok(cli("-d", cache, "sections", "stale", "--source", "plex-1")).stdout
+    assert marked == "Marked 5 section(s) of plex-1 stale.\n"
+    assert sql(cache, "SELECT DISTINCT is_stale FROM home_sections WHERE source_id = ?", sid) == [(1,)]
+    execute(cache, "UPDATE home_sections SET last_updated = ? WHERE source_id = ?", OLD, sid)
+    other = rows_of_source(cache, "plex-2")
+
+    root = ET.fromstring(original)
+    hubs = root.findall("Hub")
+    for hub in hubs:
+        root.remove(hub)
+    continue_watching, music, _photos, videos, playlists = hubs
+    for hub in (playlists, music, videos, continue_watching):  # photos gone, the first and the last swapped
+        root.append(hub)
+    changed = tmp_path / "changed.xml"
+    changed.write_bytes(ET.tostring(root, encoding="utf-8"))
+    before = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    summary = import_reply(cache, "plex-1", changed)
+
+    assert summary.groups() == ("4", "4", "plex-1", "0", "1")
+    order = ["home.playlists", "home.music.recent", "home.videos.recent", "home.continue"]
+    assert [hub["hub_identifier"] for hub in library_screen(cache, "plex-1")] == order
+    assert library_screen(cache, "plex-1") == expected_screen(changed.read_bytes())
+    rows = sql(
+        cache, "SELECT hub_identifier, id, position, is_stale, last_updated FROM home_sections WHERE source_id = ?", sid
+    )
+    assert {row[0]: row[1:3] for row in rows} == {
+        identifier: (ids[identifier], order.index(identifier)) for identifier in order
+    }
+    assert {row[3] for row in rows} == {0}
+    assert all(row[4] >= before and ISO_UTC.match(row[4]) for row in rows)
+    photos = ids["home.photos.recent"]
+    assert sql(cache, "SELECT count(*) FROM home_sections WHERE id = ?", photos) == [(0,)]
+    assert sql(cache, "SELECT count(*) FROM home_section_items WHERE section_id = ?", photos) == [(0,)]
+    # The photos no section lists any more are pruned; the other items keep their ids.
+    kept = dict(sql(cache, "SELECT item_key, id FROM media_items WHERE source_id = ?", sid))
+    assert kept == {key: item_ids[key] for key in ("1", "35", "500", "501")}
+    assert rows_of_source(cache, "plex-2") == other
+
+
+def test_two_sources_stay_independent(cache: Path) -> None:
+    import_reply(cache, "plex-a", realworld(HA_HUBS))
+    import_reply(cache, "plex-b", PLEX / HA_HUBS)  # the same ratingKeys, on another server
+    import_reply(cache, "plex-c", PLEX / REPLIES[2])
+    a_id, b_id = source_id(cache, "plex-a"), source_id(cache, "plex-b")
+    assert sql(cache, "SELECT count(*) FROM media_items WHERE item_key = '1'") == [(2,)]
+    b_rows, c_rows = rows_of_source(cache, "plex-b"), rows_of_source(cache, "plex-c")
+
+    ok(cli("-d", cache, "sections", "stale", "--source", "plex-a"))
+    assert rows_of_source(cache, "plex-b") == b_rows
+    import_reply(cache, "plex-a", PLEX / REPLIES[1])  # plex-a's five hubs replaced by the stations
+    import_reply(cache, "plex-a", PLEX / REPLIES[3])
+    replace_sections(cache, "plex-a", [])
+
+    assert rows_of_source(cache, "plex-b") == b_rows
+    assert rows_of_source(cache, "plex-c") == c_rows
+    assert sql(cache, "SELECT count(*) FROM home_sections WHERE source_id = ?", a_id) == [(0,)]
+    assert sql(cache, "SELECT count(*) FROM media_items WHERE source_id = ?", a_id) == [(0,)]
+    assert library_screen(cache, "plex-b") == expected_screen((PLEX / HA_HUBS).read_bytes())
+    assert sql(cache, "SELECT count(*) FROM home_sections WHERE source_id = ?", b_id) == [(5,)]
+    assert_consistent(cache)
+
+
+def test_json_and_xml_of_the_same_reply_give_the_same_cache(cache: Path) -> None:
+    data = realworld(HA_HUBS).read_bytes()
+    as_json = xml_to_json(data)
+    assert json.loads(as_json)["MediaContainer"]["Hub"][0]["more"] is True
+
+    import_reply(cache, "from-xml", PLEX / HA_HUBS)
+    import_reply(cache, "from-json", as_json)
+
+    assert cache_content(cache, "from-json") == cache_content(cache, "from-xml")
+    assert len(cache_content(cache, "from-xml")) == 5
+    assert library_screen(cache, "from-json") == expected_screen(data)
+
+
+# --- synthetic replies: titles, identifiers, duplicates, types -------------------
+
+TITLES = {
+    "hub": "Récemment ajoutés \U0001f39e\ufe0f",
+    "precomposed": "Am\u00e9lie",
+    "decomposed": "Ame\u0301lie",
+    "japanese": "千と千尋の神隠し",
+    "emoji": "\U0001f3ac Family night \U0001f469\u200d\U0001f469\u200d\U0001f467",
+    "show": "La Casa de Papel \u2014 \u00ab Braquage \u00bb",
+}
+
+
+def unicode_reply(form: str) -> bytes:
+    items = [
+        {"ratingKey": "1", "type": "movie", "title": TITLES["precomposed"]},
+        {"ratingKey": "2", "type": "movie", "title": TITLES["decomposed"]},
+        {"ratingKey": "3", "type": "movie", "title": TITLES["japanese"]},
+        {"ratingKey": "4", "type": "episode", "title": TITLES["emoji"], "grandparentTitle": TITLES["show"]},
+    ]
+    hub = {"hubIdentifier": "home.movies.recent", "title": TITLES["hub"], "type": "mixed", "size": 4}
+    if form == "xml":
+        root = ET.Element("MediaContainer", {"size": "1"})
+        element = ET.SubElement(root, "Hub", {name: str(value) for name, value in hub.items()})
+        for item in items:
+            ET.SubElement(element, "Video", item)
+        return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    document = {"MediaContainer": {"size": 1, "Hub": [{**hub, "Metadata": items}]}}
+    # "escaped": \u00e9 and surrogate pairs (\ud83c\udfac), as most JSON encoders write; "raw": UTF-8 bytes.
+    return json.dumps(document, ensure_ascii=form == "escaped").encode("utf-8")
+
+
+@pytest.mark.parametrize("form", ["xml", "escaped", "raw"])
+def test_non_ascii_titles_round_trip_byte_for_byte(cache: Path, form: str) -> None:
+    data = unicode_reply(form)
+    assert (b"\\ud83c" in data) == (form == "escaped")
+
+    import_reply(cache, "plex-1", data)
+
+    titles = [TITLES[name] for name in ("precomposed", "decomposed", "japanese", "emoji")]
+    (section,) = library_screen(cache, "plex-1")
+    assert section["title"] == TITLES["hub"]
+    assert [item["title"] for item in section["items"]] == titles
+    assert section["items"][3]["grandparent_title"] == TITLES["show"]
+    assert TITLES["precomposed"] != TITLES["decomposed"]  # no Unicode normalisation anywhere
+    stored = sql(
+        cache, "SELECT CAST(title AS BLOB), CAST(grandparent_title AS BLOB) FROM media_items ORDER BY item_key"
+    )
+    assert [row[0] for row in stored] == [title.encode("utf-8") for title in titles]
+    assert stored[3][1] == TITLES["show"].encode("utf-8")
+    assert sql(cache, "SELECT CAST(title AS BLOB) FROM home_sections") == [(TITLES["hub"].encode("utf-8"),)]
+    assert cli_screen(cache, "plex-1") == library_screen(cache, "plex-1")
+    text = ok(cli("-d", cache, "sections", "show", "--source", "plex-1")).stdout
+    assert f"   0. {TITLES['hub']} (recently_added, mixed): 4 item(s)\n" in text
+    assert f"        {TITLES['decomposed']} [movie]\n" in text
+    assert f"        {TITLES['precomposed']} [movie]\n" in text
+
+
+def xml_reply(*hubs: str) -> bytes:
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<MediaContainer>' + "".join(hubs) + "</MediaContainer>").encode()
+
+
+def test_empty_hubs_are_kept_in_their_place(cache: Path) -> None:
+    reply = xml_reply(
+        '<Hub hubIdentifier="a" title="A" size="0"></Hub>',
+        '<Hub hubIdentifier="b" title="B" size="1"><Video ratingKey="1" type="movie" title="M"/></Hub>',
+        '<Hub hubIdentifier="c" title="C" size="0"/>',
+        '<Hub hubIdentifier="d" title="D" size="1"><Video ratingKey="2" type="movie" title="N"/></Hub>',
+        '<Hub hubIdentifier="e" title="E" size="0"/>',
+    )
+    json_reply = json.dumps(
+        {
+            "MediaContainer": {
+                "Hub": [{"hubIdentifier": "x", "title": "X", "Metadata": []}, {"hubIdentifier": "y", "title": "Y"}]
+            }
+        }
+    ).encode()
+
+    assert import_reply(cache, "plex-1", reply).groups() == ("5", "2", "plex-1", "0", "0")
+    import_reply(cache, "plex-2", json_reply)
+
+    screen = library_screen(cache, "plex-1")
+    assert [(hub["hub_identifier"], hub["size"], len(hub["items"])) for hub in screen] == [
+        ("a", 0, 0), ("b", 1, 1), ("c", 0, 0), ("d", 1, 1), ("e", 0, 0),
+    ]  # fmt: skip
+    assert sql(cache, "SELECT position FROM home_sections WHERE source_id = 1 ORDER BY position") == [
+        (i,) for i in range(5)
+    ]
+    assert [(hub["hub_identifier"], hub["items"]) for hub in library_screen(cache, "plex-2")] == [("x", []), ("y", [])]
+    assert [len(section["items"]) for section in show_json(cache, "plex-1")["sections"]] == [0, 1, 0, 1, 0]
+
+
+def test_hub_identifiers_fall_back_to_the_key_then_to_a_stable_derived_id(cache: Path) -> None:
+    reply = xml_reply(
+        '<Hub key="/hubs/home/recentlyAdded?type=1&amp;personal=1" title="Recently Added Videos" '
+        'context="hub.home.videos.recent"/>',
+        '<Hub title="Made for you" context="hub.custom.mix"><Video ratingKey="1" type="movie" title="M"/></Hub>',
+        '<Hub title="Made for you too" context="hub.custom.mix"/>',
+    )
+    import_reply(cache, "plex-1", reply)
+    import_reply(cache, "plex-2", b'<MediaContainer><Hub hubIdentifier="z" title="Z"/></MediaContainer>')
+    execute(cache, "UPDATE home_sections SET created_at = ?", OLD)
+    query = "SELECT id, hub_identifier, hub_key, created_at FROM home_sections WHERE source_id = 1 ORDER BY position"
+    first = sql(cache, query)
+
+    import_reply(cache, "plex-1", reply)
+
+    assert [row[1:3] for row in first] == [
+        ("/hubs/home/recentlyAdded?type=1&personal=1", "/hubs/home/recentlyAdded?type=1&personal=1"),
+        (derived("hub", "hub.custom.mix", "Made for you"), None),
+        (derived("hub", "hub.custom.mix", "Made for you too"), None),
+    ]
+    assert first[1][1] != first[2][1]
+    assert sql(cache, query) == first
+    # The same hub in JSON gets the same derived identifier.
+    as_json = {"MediaContainer": {"Hub": [{"title": "Made for you", "context": "hub.custom.mix"}]}}
+    import_reply(cache, "plex-3", json.dumps(as_json).encode())
+    assert [hub["hub_identifier"] for hub in library_screen(cache, "plex-3")] == [first[1][1]]
+
+
+def test_item_identifiers_fall_back_from_rating_key_to_key_to_guid_to_a_derived_id(cache: Path) -> None:
+    reply = xml_reply(
+        '<Hub hubIdentifier="music.stations.5" title="Stations" type="station">'
+        '<Playlist ratingKey="77" key="/playlists/77/items" guid="plex://x" type="playlist" title="Rated"/>'
+        '<Playlist key="/library/sections/3/stations/1" guid="tv.plex://station/library" type="playlist" '
+        'title="Library Radio"/>'
+        '<Playlist guid="tv.plex://station/history" type="playlist" title="Time Travel Radio"/>'
+        '<Playlist type="playlist" title="Deep Cuts Radio"/>'
+        "</Hub>"
+    )
+    import_reply(cache, "plex-1", reply)
+    import_reply(
+        cache,
+        "plex-2",
+        xml_reply('<Hub hubIdentifier="z" title="Z"><Video ratingKey="9" type="movie" title="x"/></Hub>'),
+    )
+    first = sql(cache, "SELECT id, item_key, guid FROM media_items WHERE source_id = 1 ORDER BY id")
+
+    import_reply(cache, "plex-1", reply)
+
+    keys = [
+        "77",
+        "/library/sections/3/stations/1",
+        "tv.plex://station/history",
+        derived("item", "playlist", "Deep Cuts Radio"),
+    ]
+    assert [item["key"] for item in library_screen(cache, "plex-1")[0]["items"]] == keys
+    assert sql(cache, "SELECT id, item_key, guid FROM media_items WHERE source_id = 1 ORDER BY id") == first
+    assert [row[2] for row in first] == ["plex://x", "tv.plex://station/library", "tv.plex://station/history", None]
+
+
+def test_an_item_repeated_in_a_hub_is_kept_once_at_its_first_position(cache: Path) -> None:
+    reply = xml_reply(
+        '<Hub hubIdentifier="home.continue" title="Continue Watching" size="4">'
+        '<Video ratingKey="1" type="movie" title="A"/><Video ratingKey="2" type="movie" title="B"/>'
+        '<Video ratingKey="1" type="movie" title="A"/><Video ratingKey="3" type="movie" title="C"/></Hub>',
+        '<Hub hubIdentifier="home.movies.recent" title="Recently Added" size="1">'
+        '<Video ratingKey="1" type="movie" title="A"/></Hub>',
+    )
+
+    assert import_reply(cache, "plex-1", reply).groups() == ("2", "4", "plex-1", "1", "0")
+    result = replace_sections(cache, "plex-2", parse_hubs(reply))
+
+    assert (result.sections, result.items, result.duplicates_dropped) == (2, 4, 1)
+    for source in ("plex-1", "plex-2"):
+        screen = library_screen(cache, source)
+        assert [[item["key"] for item in hub["items"]] for hub in screen] == [["1", "2", "3"], ["1"]]
+    rows = sql(
+        cache,
+        "SELECT hsi.position FROM home_section_items AS hsi JOIN home_sections AS s ON s.id = hsi.section_id "
+        "WHERE s.source_id = 1 AND s.position = 0 ORDER BY hsi.position",
+    )
+    assert rows == [(0,), (1,), (2,)]
+    # An item in two hubs is not a duplicate: one media_items row, listed twice.
+    assert sql(cache, "SELECT count(*) FROM media_items WHERE source_id = 1") == [(3,)]
+
+
+def test_a_hub_mixing_item_types_keeps_each_type_in_order(cache: Path) -> None:
+    reply = xml_reply(
+        '<Hub hubIdentifier="home.continue" title="Continue" type="mixed">'
+        '<Video ratingKey="1" type="movie" title="Movie"/>'
+        '<Video ratingKey="2" type="episode" title="Episode" parentTitle="Season 1" grandparentTitle="Show" '
+        'index="3" parentIndex="1"/>'
+        '<Directory ratingKey="3" type="show" title="Show"/><Directory ratingKey="4" type="season" title="Season 2"/>'
+        '<Photo ratingKey="5" type="photo" title=""/>'
+        '<Track ratingKey="6" type="track" title="Song" parentTitle="Album"/>'
+        '<Directory ratingKey="7" type="album" title="Album"/><Playlist ratingKey="8" type="playlist" title="List"/>'
+        '<Video ratingKey="9" type="clip" title="Trailer"/></Hub>'
+    )
+
+    import_reply(cache, "plex-1", reply)
+
+    (hub,) = library_screen(cache, "plex-1")
+    assert [(item["key"], item["item_type"]) for item in hub["items"]] == [
+        ("1", "movie"), ("2", "episode"), ("3", "show"), ("4", "season"), ("5", "photo"),
+        ("6", "track"), ("7", "album"), ("8", "playlist"), ("9", "clip"),
+    ]  # fmt: skip
+    assert hub["items"][4]["title"] == ""
+    assert sql(cache, "SELECT item_index, parent_index FROM media_items WHERE item_key = '2'") == [(3, 1)]
+    # JSON lists folders under Directory: read after the Metadata array, as documented.
+    as_json = {
+        "MediaContainer": {
+            "Hub": [
+                {
+                    "hubIdentifier": "home.continue",
+                    "title": "Continue",
+                    "Metadata": [{"ratingKey": "1", "type": "movie", "title": "Movie"}],
+                    "Directory": [{"ratingKey": "3", "type": "show", "title": "Show"}],
+                }
+            ]
+        }
+    }
+    import_reply(cache, "plex-2", json.dumps(as_json).encode())
+    assert [(item["key"], item["item_type"]) for item in library_screen(cache, "plex-2")[0]["items"]] == [
+        ("1", "movie"),
+        ("3", "show"),
+    ]
+
+
+def test_size_more_and_promoted_are_the_servers_in_both_formats(cache: Path) -> None:
+    two_items = '<Video ratingKey="1" type="movie" title="A"/><Video ratingKey="2" type="movie" title="B"/>'
+    reply = xml_reply(
+        f'<Hub hubIdentifier="a" title="A" size="10" more="1" promoted="1">{two_items}</Hub>',
+        '<Hub hubIdentifier="b" title="B" size="-1" more="true" promoted="0"/>',
+        '<Hub hubIdentifier="c" title="C" size="many"/>',
+    )
+    items = [{"ratingKey": "1", "type": "movie", "title": "A"}, {"ratingKey": "2", "type": "movie", "title": "B"}]
+    hubs = [
+        {"hubIdentifier": "a", "title": "A", "size": 10, "more": True, "promoted": True, "Metadata": items},
+        {"hubIdentifier": "b", "title": "B", "size": -1, "more": 1, "promoted": False},
+        {"hubIdentifier": "c", "title": "C", "size": "many"},
+    ]
+
+    import_reply(cache, "from-xml", reply)
+    import_reply(cache, "from-json", json.dumps({"MediaContainer": {"Hub": hubs}}).encode())
+
+    for source in ("from-xml", "from-json"):
+        screen = library_screen(cache, source)
+        assert [(hub["size"], hub["more"], hub["promoted"], len(hub["items"])) for hub in screen] == [
+            (10, True, True, 2),
+            (None, True, False, 0),
+            (None, False, False, 0),
+        ], source
+    assert sql(cache, "SELECT DISTINCT more, promoted FROM home_sections WHERE hub_identifier = 'a'") == [(1, 1)]
+
+
+def test_unknown_attributes_and_elements_are_ignored(cache: Path) -> None:
+    plain = xml_reply(
+        '<Hub hubIdentifier="h" title="H" style="shelf"><Video ratingKey="1" type="movie" title="M" year="2001"/></Hub>'
+    )
+    noisy = xml_reply(
+        '<Hub hubIdentifier="h" title="H" style="shelf" brandNewHubFlag="1" random="1">'
+        '<Video ratingKey="1" type="movie" title="M" year="2001" frobnicate="yes" rating="x">'
+        '<UltraBlurColors topLeft="1"/><Image type="coverPoster" url="/x"/><Whatever><Deep/></Whatever></Video></Hub>'
+    )
+    noisy_json = json.dumps(
+        {"MediaContainer": {"futureField": {"a": [1]}, "Hub": [{"hubIdentifier": "h", "title": "H", "style": "shelf",
+         "newList": [1, 2], "Metadata": [{"ratingKey": "1", "type": "movie", "title": "M", "year": 2001,
+         "UltraBlurColors": {"topLeft": "1"}, "Image": [{"url": "/x"}], "odd": None}]}]}}
+    ).encode()  # fmt: skip
+
+    for source, reply in (("plain", plain), ("noisy", noisy), ("noisy-json", noisy_json)):
+        import_reply(cache, source, reply)
+
+    assert cache_content(cache, "noisy") == cache_content(cache, "plain")
+    assert cache_content(cache, "noisy-json") == cache_content(cache, "plain")
+    assert cache_content(cache, "plain")[0][1][0][1:4] == ("1", "movie", "M")
+
+
+@pytest.mark.parametrize(
+    ("hub_identifier", "context", "key", "section_type"),
+    [
+        ("home.continue", "hub.home.continue", "/hubs/home/continueWatching", "continue_watching"),
+        ("home.ondeck", "hub.home.ondeck", "/hubs/home/onDeck", "on_deck"),
+        ("home.music.recent", "hub.home.music.recent", "/hubs/home/recentlyAdded?type=8", "recently_added"),
+        ("home.playlists", "hub.home.playlists", "/playlists/all?type=15&sort=lastViewedAt:desc", "playlists"),
+        ("music.stations.5", "hub.music.stations", None, "stations"),
+        ("home.mystery", "hub.home.mystery", "/hubs/home/mystery", "custom"),
+        ("something.new", None, None, "custom"),
+    ],
+)
+def test_section_type_of_real_hub_identifiers(
+    hub_identifier: str, context: str | None, key: str | None, section_type: str
+) -> None:
+    hub = PlexHub(identifier=hub_identifier, title="T", hub_identifier=hub_identifier, context=context, key=key)
+    assert section_type_of(hub) == section_type
+
+
+def test_the_real_hubs_are_classified_in_the_cache(cache: Path) -> None:
+    for name in REPLIES[:2]:
+        import_reply(cache, name, realworld(name))
+    rows = dict(sql(cache, "SELECT hub_identifier, section_type FROM home_sections"))
+    assert rows == REAL_SECTION_TYPES
+
+
+# --- bad input: one error line, exit 1, the cache byte for byte as before ------
+
+
+def _truncated(name: str) -> bytes:
+    data = realworld(name).read_bytes()
+    return data[: len(data) // 2]
+
+
+BAD_REPLIES = {
+    "malformed XML": lambda: b'<MediaContainer><Hub title="x"></MediaContainer>',
+    "malformed JSON": lambda: b'{"MediaContainer": {"Hub": [}',
+    "truncated XML": lambda: _truncated(HA_HUBS),
+    "truncated JSON": lambda: _truncated(REPLIES[2]),
+    "JSON, not a hubs reply": lambda: b'{"a": 1}',
+    "HTML, not a hubs reply": lambda: b"<html/>",
+    "plain text": lambda: b"Service Unavailable\n",
+    "empty input": lambda: b"",
+    "the OpenAPI fragment": lambda: realworld(NOT_REPLIES[0]).read_bytes(),
+    "Hub is not a list": lambda: b'{"MediaContainer": {"Hub": {"title": "x"}}}',
+    "invalid UTF-8 in XML": lambda: b'<MediaContainer><Hub title="\xff\xfe"/></MediaContainer>',
+}
+
+
+@pytest.fixture
+def filled_cache(cache: Path) -> Path:
+    """A cache holding two sources, so that a wrongly accepted reply has something to destroy."""
+    import_reply(cache, "plex-1", realworld(HA_HUBS))
+    import_reply(cache, "plex-2", PLEX / REPLIES[2])
+    return cache
+
+
+def assert_untouched(path: Path, before: bytes, listing: list[str]) -> None:
+    assert path.read_bytes() == before
+    assert sorted(os.listdir(path.parent)) == listing  # no journal left behind either
+
+
+@pytest.mark.parametrize("case", list(BAD_REPLIES))
+def test_a_bad_reply_leaves_the_cache_byte_for_byte(filled_cache: Path, tmp_path: Path, case: str) -> None:
+    data = BAD_REPLIES[case]()
+    reply = tmp_path / "replies" / "reply.bin"
+    reply.parent.mkdir()
+    reply.write_bytes(data)
+    before, listing = filled_cache.read_bytes(), sorted(os.listdir(filled_cache.parent))
+
+    into_existing = failed(cli("-d", filled_cache, "sections", "import", "--source", "plex-1", reply))
+    into_new = failed(cli("-d", filled_cache, "sections", "import", "--source", "new", reply))
+    from_stdin = run_script("-d", filled_cache, "sections", "import", "--source", "plex-1", "-", stdin=data)
+
+    assert into_existing.startswith(f"error: {reply}: ")
+    assert into_new == into_existing
+    assert (from_stdin.returncode, from_stdin.stdout) == (1, b"")
+    assert from_stdin.stderr.decode().startswith("error: <stdin>: ")
+    assert from_stdin.stderr.count(b"\n") == 1, from_stdin.stderr
+    assert_untouched(filled_cache, before, listing)
+    with pytest.raises(homesections.ReplyError):
+        parse_hubs(data)
+
+
+def test_an_unknown_source_type_is_refused(filled_cache: Path) -> None:
+    before, listing = filled_cache.read_bytes(), sorted(os.listdir(filled_cache.parent))
+    for source in ("plex-1", "new"):
+        line = failed(
+            cli("-d", filled_cache, "sections", "import", "--source", source, "--type", "emby", PLEX / HA_HUBS)
+        )
+        assert "unknown source type 'emby'" in line
+    assert_untouched(filled_cache, before, listing)
+
+
+def test_an_existing_source_of_another_type_is_refused(filled_cache: Path) -> None:
+    import_reply(filled_cache, "jelly", PLEX / HA_HUBS, "--type", "jellyfin")
+    before, listing = filled_cache.read_bytes(), sorted(os.listdir(filled_cache.parent))
+
+    line = failed(cli("-d", filled_cache, "sections", "import", "--source", "jelly", "--name", "X", PLEX / REPLIES[1]))
+    assert line == "error: source 'jelly' is a jellyfin source, not plex"
+    line = failed(
+        cli("-d", filled_cache, "sections", "import", "--source", "plex-1", "--type", "local", PLEX / HA_HUBS)
+    )
+    assert line == "error: source 'plex-1' is a plex source, not local"
+    assert_untouched(filled_cache, before, listing)
+
+
+def test_an_unmigrated_database_is_refused_and_not_created(tmp_path: Path) -> None:
+    reply = realworld(HA_HUBS)
+    absent = tmp_path / "nowhere" / "cache.db"
+    for command in (["import", "--source", "plex-1", reply], ["show"], ["stale", "--source", "plex-1"]):
+        line = failed(cli("-d", absent, "sections", *command))
+        assert "`homesections migrate up`" in line, line
+    assert not absent.parent.exists()
+
+    partial = tmp_path / "partial.db"
+    homesections.migrate(partial, to=2)
+    before, listing = partial.read_bytes(), sorted(os.listdir(tmp_path))
+    assert "migrate up" in failed(cli("-d", partial, "sections", "import", "--source", "plex-1", reply))
+    with pytest.raises(homesections.CacheError, match="migrate up"):
+        replace_sections(partial, "plex-1", parse_hubs(reply.read_bytes()))
+    assert_untouched(partial, before, listing)
+
+
+# --- reading the home screen -----------------------------------------------
+
+
+def home_screen_plan(db: Path, sid: int) -> list[str]:
+    return [row[3] for row in sql(db, "EXPLAIN QUERY PLAN " + _HOME_SCREEN, sid)]
+
+
+@pytest.mark.parametrize("populated", [False, True], ids=["fresh", "populated and analysed"])
+def test_the_home_screen_query_searches_indexes_only(cache: Path, populated: bool) -> None:
+    if populated:
+        for number, name in enumerate(REPLIES * 2):
+            import_reply(cache, f"plex-{number % 3}", realworld(name))
+        execute(cache, "ANALYZE")
+
+    plan = home_screen_plan(cache, 1)
+
+    accesses = [line for line in plan if line.startswith(("SCAN ", "SEARCH "))]
+    assert [line.split()[:2] for line in accesses] == [["SEARCH", "s"], ["SEARCH", "hsi"], ["SEARCH", "m"]], plan
+    assert "USING INDEX home_sections_by_source_position (source_id=?)" in accesses[0], plan
+    assert "home_section_items_by_section_position (section_id=?)" in accesses[1], plan
+    assert "INTEGER PRIMARY KEY" in accesses[2], plan
+    assert not [line for line in plan if "TEMP B-TREE" in line], plan
+
+
+def test_the_plan_check_would_see_a_scan_and_a_sort(cache: Path) -> None:
+    # The same query with its ORDER BY on an unindexed column, and without its WHERE.
+    unordered = _HOME_SCREEN.replace("ORDER BY s.position", "ORDER BY s.title")
+    plan = [row[3] for row in sql(cache, "EXPLAIN QUERY PLAN " + unordered, 1)]
+    assert [line for line in plan if "TEMP B-TREE" in line], plan
+    unfiltered = _HOME_SCREEN.replace("WHERE s.source_id = ?", "WHERE ? IS NOT NULL")
+    plan = [row[3] for row in sql(cache, "EXPLAIN QUERY PLAN " + unfiltered, 1)]
+    assert [line for line in plan if line.startswith("SCAN s")], plan
+
+
+def test_the_docs_show_the_home_screen_query_the_library_runs() -> None:
+    doc = " ".join(SECTIONS_DOC.read_text(encoding="utf-8").split())
+    assert " ".join(_HOME_SCREEN.split()) in doc
+
+
+def expected_text(data: bytes, name: str, source: str, stale: bool = False) -> list[str]:
+    """The documented text of ``sections show`` for one source, worked out from the XML reply."""
+    root = ET.fromstring(data)
+    hubs = root.findall("Hub")
+    lines = [f"{name} [{source}, plex]: {len(hubs)} section(s)"]
+    for position, hub in enumerate(hubs):
+        details = ", ".join([REAL_SECTION_TYPES[hub.get("hubIdentifier")], hub.get("style"), hub.get("type")])
+        flag = ", stale" if stale else ""
+        lines.append(f"  {position:>2}. {hub.get('title')} ({details}): {len(hub)} item(s){flag}")
+        for item in list(hub)[:3]:
+            parents = " / ".join(title for title in (item.get("grandparentTitle"), item.get("parentTitle")) if title)
+            lines.append(
+                f"        {item.get('title')}" + (f" ({parents})" if parents else "") + f" [{item.get('type')}]"
+            )
+        if len(hub) > 3:
+            lines.append(f"        ... {len(hub) - 3} more")
+    return lines
+
+
+def test_show_text_lists_sections_in_order_with_type_style_count_staleness_and_first_items(cache: Path) -> None:
+    data = realworld(HA_HUBS).read_bytes()
+    stations = (PLEX / REPLIES[1]).read_bytes()
+    import_reply(cache, "plex-1", PLEX / HA_HUBS, "--name", "Living room")
+    import_reply(cache, "plex-2", PLEX / REPLIES[1])
+    ok(cli("-d", cache, "sections", "stale", "--source", "plex-2"))
+
+    one = ok(cli("-d", cache, "sections", "show", "--source", "plex-1")).stdout
+    every = ok(cli("-d", cache, "sections", "show")).stdout
+
+    assert one.splitlines() == expected_text(data, "Living room", "plex-1")
+    assert "        ... 3 more" in one.splitlines()
+    assert "        Episode 5 (TV Show / Season 1) [episode]" in one.splitlines()
+    assert every.splitlines() == expected_text(data, "Living room", "plex-1") + expected_text(
+        stations, "plex-2", "plex-2", stale=True
+    )
+
+
+def test_show_of_an_unknown_source_fails(filled_cache: Path) -> None:
+    before = filled_cache.read_bytes()
+    assert failed(cli("-d", filled_cache, "sections", "show", "--source", "unknown")) == (
+        "error: no source 'unknown' in the cache"
+    )
+    assert failed(cli("-d", filled_cache, "sections", "show", "--source", "unknown", "--json")).startswith("error: ")
+    assert failed(cli("-d", filled_cache, "sections", "stale", "--source", "unknown")).startswith("error: no source")
+    assert filled_cache.read_bytes() == before
+
+
+def test_an_empty_cache_shows_no_sources(cache: Path) -> None:
+    assert ok(cli("-d", cache, "sections", "show")).stdout == "No sources in the cache.\n"
+    assert json.loads(ok(cli("-d", cache, "sections", "show", "--json")).stdout) == {"sources": []}
+
+
+# --- replies at the edges -------------------------------------------------------
+
+
+def test_an_empty_single_hub_reply_keeps_its_section(cache: Path) -> None:
+    data = realworld(REPLIES[2]).read_bytes()
+    import_reply(cache, "plex-1", PLEX / REPLIES[2])
+    (section_before,) = sql(cache, "SELECT id, hub_identifier FROM home_sections")
+    document = json.loads(data)
+    document["MediaContainer"].update(size=0, Metadata=[])
+
+    import_reply(cache, "plex-1", json.dumps(document).encode())
+
+    assert sql(cache, "SELECT id, hub_identifier FROM home_sections") == [section_before]
+    assert sql(cache, "SELECT count(*) FROM home_section_items") == [(0,)]
+
+
+OUT_OF_RANGE = {
+    "JSON 1e400 (a float infinity)": b'{"MediaContainer": {"Hub": [{"hubIdentifier": "h", "title": "H", '
+    b'"Metadata": [{"ratingKey": "1", "type": "movie", "title": "M", "year": 1e400}]}]}}',
+    "JSON integer beyond 64 bits": b'{"MediaContainer": {"Hub": [{"hubIdentifier": "h", "title": "H", '
+    b'"Metadata": [{"ratingKey": "1", "type": "movie", "title": "M", "addedAt": 99999999999999999999}]}]}}',
+    "XML integer beyond 64 bits": b'<MediaContainer><Hub hubIdentifier="h" title="H">'
+    b'<Video ratingKey="1" type="movie" title="M" addedAt="99999999999999999999"/></Hub></MediaContainer>',
+    "JSON lone surrogate in a title": b'{"MediaContainer": {"Hub": [{"hubIdentifier": "h", "title": "\\ud800"}]}}',
+}
+
+
+@pytest.mark.parametrize("case", list(OUT_OF_RANGE))
+def test_a_value_sqlite_cannot_hold_is_ignored_or_refused_cleanly(filled_cache: Path, case: str) -> None:
+    before, listing = filled_cache.read_bytes(), sorted(os.listdir(filled_cache.parent))
+
+    reply = filled_cache.parent / "replies" / "reply.json"
+    reply.parent.mkdir()
+    reply.write_bytes(OUT_OF_RANGE[case])
+    listing = sorted(os.listdir(filled_cache.parent))
+
+    result = cli("-d", filled_cache, "sections", "import", "--source", "plex-1", reply)
+
+    if result.exit_code == 0:
+        ok(result)
+        assert_consistent(filled_cache)
+    else:
+        failed(result)
+        assert_untouched(filled_cache, before, listing)
