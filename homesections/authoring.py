@@ -150,9 +150,11 @@ def read_schema(path: Path) -> Schema:
         for kind, name, table, sql in objects:
             schema[(kind, name, table)] = normalise_sql(sql or "")
             if kind == "table":
-                for cid, column, declared, notnull, default, pk in conn.execute(f'PRAGMA table_info("{name}")'):
+                for cid, column, declared, notnull, default, pk in conn.execute(
+                    "SELECT * FROM pragma_table_info(?)", (name,)
+                ):
                     schema[("column", name, column)] = (cid, declared.upper(), notnull, default, pk)
-                for row in conn.execute(f'PRAGMA foreign_key_list("{name}")'):
+                for row in conn.execute("SELECT * FROM pragma_foreign_key_list(?)", (name,)):
                     _id, seq, parent, source, target, on_update, on_delete, match = row
                     schema[("foreign key", name, f"{source} -> {parent}.{target}")] = (seq, on_update, on_delete, match)
         return schema

@@ -7,14 +7,16 @@ click's own usage errors exit with 2.
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from . import runner
-from .discovery import Migration, MigrationFile, packaged_migrations_dir
+from .discovery import Migration, packaged_migrations_dir
 from .errors import HomesectionsError, MigrationFileError, RefusalError
 from .runner import MigrationResult
 
@@ -32,6 +34,10 @@ class _Root(click.Group):
         except HomesectionsError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except (sqlite3.Error, OSError) as exc:
+            # Not expected past the library's own checks; still one line, never a traceback.
+            click.echo(f"error: {type(exc).__name__}: {exc}", err=True)
+            ctx.exit(1)
         except KeyboardInterrupt:
             # SQLite has rolled back the open transaction by the time we get here.
             click.echo(
@@ -83,7 +89,7 @@ def shared_options(*, root: bool = False) -> Callable[[F], F]:
         ),
         click.option(
             "--lock-timeout",
-            type=click.FloatRange(min=0),
+            type=click.FloatRange(min=0, max=runner.MAX_LOCK_TIMEOUT),
             metavar="SECONDS",
             envvar=envvar("HOMESECTIONS_LOCK_TIMEOUT"),
             expose_value=False,
@@ -119,7 +125,7 @@ def _print_result(result: MigrationResult) -> None:
 def _print_plan(verb: str, plan: list[Migration], direction: str, verbose: bool) -> None:
     """The dry run's output: what would run, in order, and with --verbose the statements."""
     for migration in plan:
-        source: MigrationFile = getattr(migration, direction)
+        source = migration.file(direction)
         caveat = "" if source.transactional else " (outside a transaction: not atomic)"
         click.echo(f"{verb} {migration.label}{caveat}")
         if verbose:
@@ -260,7 +266,7 @@ def migrate_new(name: str) -> None:
     _database, migrations, _lock_timeout = _settings()
     if migrations is None:
         migrations = packaged_migrations_dir()
-        if migrations.parent.name == "homesections":
+        if migrations == Path(__file__).resolve().parent / "sql":
             raise MigrationFileError(
                 f"{migrations}: the packaged migrations belong to the installed package; "
                 "pass --migrations DIR (your checkout's sql/)"

@@ -108,6 +108,10 @@ class Migration:
         """The file stem shared by both files, e.g. ``0003_home_sections``."""
         return self.up.path.name.removesuffix(".up.sql")
 
+    def file(self, direction: str) -> MigrationFile:
+        """The up or the down file."""
+        return self.up if direction == "up" else self.down
+
     @property
     def checksum(self) -> str:
         """The checksum of the up file (the contract's definition)."""

@@ -55,8 +55,8 @@ class IrreversibleMigrationError(RefusalError):
     """A rollback would pass a migration whose down file holds no SQL."""
 
 
-class ConcurrentChangeError(RefusalError):
-    """Another process changed the applied migrations during a rollback."""
+class ConcurrentChangeError(DatabaseError):
+    """Another process changed the applied migrations during a rollback; the rest was left."""
 
 
 class TargetError(HomesectionsError):

@@ -101,7 +101,7 @@ def _xml_container(data: bytes) -> _Node:
 
     try:
         root = ElementTree.fromstring(data)
-    except ElementTree.ParseError as exc:
+    except (ElementTree.ParseError, LookupError, ValueError) as exc:  # LookupError, ValueError: its declared encoding
         raise ReplyError(f"malformed XML: {exc}") from None
     if root.tag != "MediaContainer":
         raise ReplyError(f"not a Plex reply: the root element is <{root.tag}>, not <MediaContainer>")
@@ -121,7 +121,7 @@ def _xml_container(data: bytes) -> _Node:
 def _json_container(data: bytes) -> _Node:
     try:
         document = json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, bad UTF-8, too deep, too many digits
         raise ReplyError(f"malformed JSON: {exc}") from None
     container = document.get("MediaContainer") if isinstance(document, dict) else None
     if not isinstance(container, dict):

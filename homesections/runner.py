@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -40,6 +40,8 @@ from .errors import (
 )
 
 DEFAULT_LOCK_TIMEOUT = 30.0
+# SQLite keeps its busy timeout in milliseconds in a C int: longer waits overflow to none.
+MAX_LOCK_TIMEOUT = 2_147_483.0
 
 BOOKKEEPING_COLUMNS = ("version", "name", "checksum", "applied_at")
 _CREATE_BOOKKEEPING = """CREATE TABLE schema_migrations (
@@ -141,9 +143,9 @@ def apply(
 ) -> list[MigrationResult]:
     """``migrate`` for migrations already discovered, so ``verify`` reads each file once."""
     _check_up_target(to, steps, available)
-    for migration in available:
-        _ = migration.up.statements  # read and check every file before the database is touched
     path = os.fspath(database)
+    if not os.path.exists(path):
+        _check_statements(available)  # all pending: refuse a bad file before creating anything
     conn = _open(path, "create", lock_timeout)
     results: list[MigrationResult] = []
     try:
@@ -155,7 +157,7 @@ def apply(
                     # First step, or another runner applied something meanwhile: plan again.
                     if not _has_bookkeeping(conn, path):
                         conn.execute(_CREATE_BOOKKEEPING)
-                    pending = deque(_plan_up(available, _read_applied(conn), to))
+                    pending = deque(_check_statements(_plan_up(available, _read_applied(conn), to)))
                 migration = pending.popleft() if pending else None
                 if migration is not None and migration.up.transactional:
                     seconds = _run(conn, migration, "up")
@@ -247,10 +249,8 @@ def plan_migrate(
     """What ``migrate`` would apply, in order, with the same refusals. Only reads."""
     available = discover(migrations_dir)
     _check_up_target(to, steps, available)
-    for migration in available:
-        _ = migration.up.statements
     path = os.fspath(database)
-    pending = _plan_up(available, _read_applied_if_any(path, lock_timeout), to)
+    pending = _check_statements(_plan_up(available, _read_applied_if_any(path, lock_timeout), to))
     return pending[:steps] if steps is not None else pending
 
 
@@ -322,6 +322,13 @@ def _plan_up(available: Sequence[Migration], applied: dict[int, _AppliedRow], to
     return [m for m in available if m.version > newest and (to is None or m.version <= to)]
 
 
+def _check_statements(migrations: Sequence[Migration]) -> list[Migration]:
+    """Read and split every up file before the first one runs: a bad file fails the run, not half of it."""
+    for migration in migrations:
+        _ = migration.up.statements
+    return list(migrations)
+
+
 def _plan_down(
     available: dict[int, Migration], applied: dict[int, _AppliedRow], to: int | None, steps: int | None
 ) -> list[Migration]:
@@ -364,8 +371,8 @@ def _versions(migrations: Sequence[Migration]) -> str:
 
 
 def _result(migration: Migration, direction: Direction, seconds: float) -> MigrationResult:
-    source = migration.up if direction == "up" else migration.down
-    return MigrationResult(migration.version, migration.name, migration.label, direction, seconds, source.transactional)
+    transactional = migration.file(direction).transactional
+    return MigrationResult(migration.version, migration.name, migration.label, direction, seconds, transactional)
 
 
 # --- running one migration ---------------------------------------------------
@@ -374,9 +381,10 @@ def _result(migration: Migration, direction: Direction, seconds: float) -> Migra
 def _run(conn: sqlite3.Connection, migration: Migration, direction: Direction) -> float:
     """Run one direction of a migration and its bookkeeping; the caller commits."""
     started = time.perf_counter()
-    source = migration.up if direction == "up" else migration.down
+    source = migration.file(direction)
+    before = _foreign_key_violations(conn)
     _execute_file(conn, source)
-    _check_foreign_keys(conn, source)
+    _refuse_new_violations(conn, source, before, "rolled back")
     _record(conn, migration, direction)
     return time.perf_counter() - started
 
@@ -390,11 +398,14 @@ def _run_outside_transaction(
     stays unrecorded so the next run tries the whole file again.
     """
     started = time.perf_counter()
-    source = migration.up if direction == "up" else migration.down
+    source = migration.file(direction)
+    before = _foreign_key_violations(conn)
     _execute_file(conn, source)
     with _write_transaction(conn, path, lock_timeout):
-        _check_foreign_keys(conn, source)
-        _record(conn, migration, direction)
+        _refuse_new_violations(conn, source, before, "its statements stay applied and it is not recorded")
+        # Two runners may both have run the file; the first to get here records it.
+        if direction == "down" or not _is_applied(conn, migration.version):
+            _record(conn, migration, direction)
     return time.perf_counter() - started
 
 
@@ -416,13 +427,24 @@ def _execute_file(conn: sqlite3.Connection, source: MigrationFile) -> None:
             raise MigrationFailedError(f"{source.path}:{statement.line}: {exc}{hint}") from None
 
 
-def _check_foreign_keys(conn: sqlite3.Connection, source: MigrationFile) -> None:
-    """Foreign keys are off while migrating (a table rebuild must not cascade), so check them by hand."""
-    violations = conn.execute("PRAGMA foreign_key_check").fetchall()
-    if violations:
-        tables = sorted({f"{table} -> {parent}" for table, _rowid, parent, _fkid in violations})
+def _foreign_key_violations(conn: sqlite3.Connection) -> Counter[tuple[str, str]]:
+    """Rows breaking a foreign key, counted per (child table, parent table)."""
+    return Counter((table, parent) for table, _rowid, parent, _fkid in conn.execute("PRAGMA foreign_key_check"))
+
+
+def _refuse_new_violations(
+    conn: sqlite3.Connection, source: MigrationFile, before: Counter[tuple[str, str]], outcome: str
+) -> None:
+    """Foreign keys are off while migrating (a table rebuild must not cascade), so check them by hand.
+
+    Only violations this migration added count: orphans the application left
+    before must not block every later migration.
+    """
+    added = _foreign_key_violations(conn) - before
+    if added:
+        tables = ", ".join(f"{table} -> {parent}" for table, parent in sorted(added))
         raise ForeignKeyViolationError(
-            f"{source.path}: leaves {len(violations)} row(s) violating a foreign key ({', '.join(tables)}); rolled back"
+            f"{source.path}: leaves {sum(added.values())} row(s) violating a foreign key ({tables}); {outcome}"
         )
 
 
@@ -435,9 +457,9 @@ def _open(path: str, mode: Literal["read", "write", "create"], lock_timeout: flo
     Checks up front what SQLite would only report halfway: a directory, a
     file that is not SQLite, a database or directory we may not write.
     """
-    if not path:
+    if not path or path == ":memory:":
         # sqlite3 would open a private temporary database and lose everything.
-        raise DatabaseError("the database path is empty")
+        raise DatabaseError(f"{path!r}: not a database file path (SQLite would use a throw-away database)")
     if os.path.isdir(path):
         raise DatabaseError(f"{path}: is a directory, not a database file")
     exists = os.path.exists(path)
@@ -451,18 +473,17 @@ def _open(path: str, mode: Literal["read", "write", "create"], lock_timeout: flo
         # checkpoint it into the database file on close. Read it, don't fold it in.
         target, uri = Path(path).absolute().as_uri() + "?mode=ro", True
     try:
-        conn = sqlite3.connect(target, timeout=lock_timeout, isolation_level=None, uri=uri)
+        conn = sqlite3.connect(target, timeout=min(lock_timeout, MAX_LOCK_TIMEOUT), isolation_level=None, uri=uri)
     except sqlite3.Error as exc:
-        raise _database_error(path, exc, lock_timeout) from None
+        raise database_error(path, exc, lock_timeout) from None
     try:
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         # Off while migrating: in a table rebuild, dropping the old table would
-        # cascade-delete every child row. It cannot change inside a transaction,
-        # so it is set once here; foreign_key_check runs before each commit.
+        # cascade-delete every child row (set again before each transaction).
         conn.execute("PRAGMA foreign_keys = OFF")
     except sqlite3.Error as exc:
         conn.close()
-        raise _database_error(path, exc, lock_timeout) from None
+        raise database_error(path, exc, lock_timeout) from None
     return conn
 
 
@@ -489,11 +510,16 @@ def _check_writable(path: str, exists: bool) -> None:
 
 @contextmanager
 def _write_transaction(conn: sqlite3.Connection, path: str, lock_timeout: float) -> Iterator[None]:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error, with SQLite errors made readable."""
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error, with SQLite errors made readable.
+
+    Foreign keys are switched off before each BEGIN (the pragma is a no-op
+    inside a transaction), since a no-transaction file may have turned them on.
+    """
     try:
+        conn.execute("PRAGMA foreign_keys = OFF")
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.Error as exc:
-        raise _database_error(path, exc, lock_timeout) from None
+        raise database_error(path, exc, lock_timeout) from None
     try:
         yield
         conn.execute("COMMIT")
@@ -503,7 +529,7 @@ def _write_transaction(conn: sqlite3.Connection, path: str, lock_timeout: float)
             with suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
         if isinstance(exc, sqlite3.Error):
-            raise _database_error(path, exc, lock_timeout) from None
+            raise database_error(path, exc, lock_timeout) from None
         raise
 
 
@@ -536,21 +562,32 @@ def _read_applied_if_any(path: str, lock_timeout: float) -> dict[int, _AppliedRo
     try:
         return _read_applied(conn) if _has_bookkeeping(conn, path) else {}
     except sqlite3.Error as exc:
-        raise _database_error(path, exc, lock_timeout) from None
+        raise database_error(path, exc, lock_timeout) from None
     finally:
         conn.close()
 
 
 def _read_applied(conn: sqlite3.Connection) -> dict[int, _AppliedRow]:
     rows = conn.execute("SELECT version, name, checksum, applied_at FROM schema_migrations ORDER BY version")
-    return {row[0]: _AppliedRow(*row) for row in rows}
+    applied = {}
+    for row in rows:
+        if not (isinstance(row[0], int) and all(isinstance(value, str) for value in row[1:])):
+            raise BookkeepingTableError(
+                f"schema_migrations row {row[0]!r} holds a value of the wrong type ({row!r}): edited by hand?"
+            )
+        applied[row[0]] = _AppliedRow(*row)
+    return applied
+
+
+def _is_applied(conn: sqlite3.Connection, version: int) -> bool:
+    return conn.execute("SELECT 1 FROM schema_migrations WHERE version = ?", (version,)).fetchone() is not None
 
 
 def _newest_applied(conn: sqlite3.Connection) -> int:
     return conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
 
 
-def _database_error(path: str, exc: sqlite3.Error, lock_timeout: float) -> DatabaseError:
+def database_error(path: str, exc: sqlite3.Error, lock_timeout: float) -> DatabaseError:
     """Turn SQLite's terse codes into a sentence about this database."""
     code = getattr(exc, "sqlite_errorname", "")
     if code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):

@@ -12,12 +12,12 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterator, Sequence
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, field
 
-from .errors import CacheError, DatabaseError
+from .errors import CacheError
 from .plex import PlexHub, PlexItem
-from .runner import DEFAULT_LOCK_TIMEOUT, status
+from .runner import DEFAULT_LOCK_TIMEOUT, MAX_LOCK_TIMEOUT, database_error, status
 
 SOURCE_TYPES = ("plex", "jellyfin", "local")
 
@@ -288,21 +288,35 @@ def _transaction(
 ) -> Iterator[sqlite3.Connection]:
     """A connection to a fully migrated cache, foreign keys on, inside BEGIN IMMEDIATE (or a read)."""
     path = os.fspath(database)
-    if not os.path.isfile(path) or not status(path).is_up_to_date:
-        raise CacheError(
-            f"{path}: the cache is not migrated to the current schema: run `homesections migrate up` first"
-        )
-    with closing(sqlite3.connect(path, timeout=lock_timeout, isolation_level=None)) as conn:
-        conn.execute("PRAGMA foreign_keys = ON")
+    _require_current_schema(path, lock_timeout)
+    with closing(sqlite3.connect(path, timeout=min(lock_timeout, MAX_LOCK_TIMEOUT), isolation_level=None)) as conn:
         try:
+            conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             yield conn
             conn.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except BaseException as exc:
             if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise DatabaseError(f"{path}: {exc}") from None
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+                with suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise database_error(path, exc, lock_timeout) from None
             raise
+
+
+def _require_current_schema(path: str, lock_timeout: float) -> None:
+    """The cache must be at exactly the schema of the packaged migrations; say which way it is off."""
+    if not os.path.isfile(path):
+        what = "is not a file" if os.path.exists(path) else "does not exist"
+        raise CacheError(f"{path}: the cache {what}: run `homesections migrate up` first")
+    states = {migration.state for migration in status(path, lock_timeout=lock_timeout).migrations}
+    if "missing" in states:
+        raise CacheError(f"{path}: migrated by a newer homesections (it has migrations this one lacks): upgrade")
+    if "modified" in states:
+        raise CacheError(
+            f"{path}: an applied migration differs from this homesections' files: see `homesections status`"
+        )
+    if "pending" in states:
+        raise CacheError(
+            f"{path}: the cache is not migrated to the current schema: run `homesections migrate up` first"
+        )

@@ -888,3 +888,22 @@ def test_status_reads_a_read_only_database(tmp_path: Path) -> None:
         database.chmod(0o644)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["current_version"] == 3
+
+
+@pytest.mark.parametrize("value", ["inf", "1e10", "3000000"])
+def test_lock_timeout_beyond_what_sqlite_can_wait_is_usage_error(runner: CliRunner, tmp_path: Path, value: str) -> None:
+    # SQLite keeps the wait in milliseconds in a C int: a larger value would silently mean "do not wait".
+    assert_usage_error(invoke(runner, ["-d", tmp_path / "x.db", "--lock-timeout", value, "migrate", "up"]))
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_in_memory_database_path_is_refused(runner: CliRunner, three_migrations: Path, in_tmp: Path) -> None:
+    result = invoke(runner, ["-d", ":memory:", "-m", three_migrations, "migrate", "up"])
+    assert_error(result, ":memory:")
+    assert "Applied" not in result.stdout
+
+
+def test_verify_handles_quotes_in_table_names(runner: CliRunner, migrations_dir: Path) -> None:
+    write_migration(migrations_dir, "0001", "odd", 'CREATE TABLE "a""b" (x INTEGER);\n', 'DROP TABLE "a""b";\n')
+    result = ok(invoke(runner, ["-m", migrations_dir, "migrate", "verify"]))
+    assert result.stdout.startswith("Verified 1 migration(s)")

@@ -754,3 +754,65 @@ def test_bad_pending_file_creates_no_database_or_directory(migrations_dir: Path,
         homesections.migrate(database, migrations_dir)
 
     assert not database.parent.exists()
+
+
+def test_a_no_transaction_file_cannot_turn_foreign_keys_on_for_later_migrations(
+    migrations_dir: Path, db_path: Path
+) -> None:
+    write_migration(
+        migrations_dir,
+        "0001",
+        "parent_and_children",
+        "CREATE TABLE p (id INTEGER PRIMARY KEY);\n"
+        "CREATE TABLE c (id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p (id) ON DELETE CASCADE);\n"
+        "INSERT INTO p VALUES (1);\nINSERT INTO c VALUES (1, 1), (2, 1);\n",
+        "DROP TABLE c;\nDROP TABLE p;\n",
+    )
+    write_migration(
+        migrations_dir, "0002", "fk_on", "-- homesections: no-transaction\nPRAGMA foreign_keys = ON;\n", ";"
+    )
+    write_migration(
+        migrations_dir,
+        "0003",
+        "rebuild_parent",
+        "CREATE TABLE p_new (id INTEGER PRIMARY KEY, label TEXT);\nINSERT INTO p_new (id) SELECT id FROM p;\n"
+        "DROP TABLE p;\nALTER TABLE p_new RENAME TO p;\n",
+        "",
+    )
+
+    homesections.migrate(db_path, migrations_dir)
+
+    with closing(sqlite3.connect(db_path)) as conn:
+        assert conn.execute("SELECT count(*) FROM c").fetchone() == (2,)
+
+
+def test_orphans_left_by_the_application_do_not_block_later_migrations(migrations_dir: Path, db_path: Path) -> None:
+    write_migration(
+        migrations_dir,
+        "0001",
+        "tables",
+        "CREATE TABLE p (id INTEGER PRIMARY KEY);\n"
+        "CREATE TABLE c (id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p (id));\n",
+        "DROP TABLE c;\nDROP TABLE p;\n",
+    )
+    homesections.migrate(db_path, migrations_dir)
+    with closing(sqlite3.connect(db_path)) as conn, conn:
+        conn.execute("INSERT INTO c VALUES (1, 99)")  # the application wrote with foreign keys off
+    write_migration(migrations_dir, "0002", "unrelated", "CREATE TABLE z (x);\n", "DROP TABLE z;\n")
+    write_migration(
+        migrations_dir, "0003", "new_orphan", "INSERT INTO c VALUES (2, 98);\n", "DELETE FROM c WHERE id = 2;\n"
+    )
+
+    with pytest.raises(ForeignKeyViolationError, match=r"0003_new_orphan\.up\.sql: leaves 1 row"):
+        homesections.migrate(db_path, migrations_dir)
+
+    assert applied_versions(db_path) == [1, 2]
+
+
+def test_a_hand_edited_bookkeeping_row_is_a_clear_error(three_migrations: Path, db_path: Path) -> None:
+    homesections.migrate(db_path, three_migrations)
+    with closing(sqlite3.connect(db_path)) as conn, conn:
+        conn.execute("UPDATE schema_migrations SET applied_at = x'00' WHERE version = 2")
+
+    with pytest.raises(BookkeepingTableError, match="wrong type"):
+        homesections.status(db_path, three_migrations)

@@ -1026,3 +1026,33 @@ def test_a_value_sqlite_cannot_hold_is_ignored_or_refused_cleanly(filled_cache: 
     else:
         failed(result)
         assert_untouched(filled_cache, before, listing)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        b'<?xml version="1.0" encoding="bogus"?><MediaContainer/>',
+        b'<?xml version="1.0" encoding="shift_jis"?><MediaContainer/>',
+        b"[" * 200_000,
+        b'{"MediaContainer": {"size": ' + b"9" * 5000 + b"}}",
+    ],
+    ids=["unknown-xml-encoding", "multibyte-xml-encoding", "json-nested-too-deep", "json-number-too-long"],
+)
+def test_replies_python_cannot_parse_are_one_error_line(filled_cache: Path, reply: bytes) -> None:
+    before, listing = filled_cache.read_bytes(), sorted(os.listdir(filled_cache.parent))
+    path = filled_cache.parent.parent / "reply.bin"
+    path.write_bytes(reply)
+
+    failed(cli("-d", filled_cache, "sections", "import", "--source", "plex-1", path))
+
+    assert_untouched(filled_cache, before, listing)
+
+
+def test_a_cache_migrated_by_a_newer_homesections_says_so(cache: Path) -> None:
+    with connect(cache) as conn, conn:
+        conn.execute("INSERT INTO schema_migrations VALUES (99, 'from_the_future', 'x', '2030-01-01T00:00:00Z')")
+
+    line = failed(cli("-d", cache, "sections", "show"))
+
+    assert "newer" in line
+    assert "migrate up" not in line
