@@ -208,7 +208,7 @@ def cache_content(db: Path, source: str) -> list[tuple[tuple[Any, ...], list[tup
     section_columns = (
         "hub_identifier, title, section_type, position, context, style, hub_type, hub_key, size, more, promoted"
     )
-    item_columns = ", ".join(f"m.{column}" for column, _read in ITEM_COLUMNS.values())
+    item_columns = ", ".join(f"m.{column}" for column, _reader in ITEM_COLUMNS.values())
     sid = source_id(db, source)
     content = []
     for section in sql(
@@ -379,7 +379,7 @@ def test_a_real_reply_stores_every_mapped_item_field(cache: Path, name: str) -> 
 
     import_reply(cache, "plex-1", PLEX / name)
 
-    columns = [column for column, _read in ITEM_COLUMNS.values()]
+    columns = [column for column, _reader in ITEM_COLUMNS.values()]
     rows = sql(cache, f"SELECT item_key, {', '.join(columns)} FROM media_items")
     assert {row[0] for row in rows} == set(items)
     for key, *values in rows:
