@@ -7,10 +7,10 @@ click's own usage errors exit with 2.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -21,6 +21,25 @@ from .errors import HomesectionsError, MigrationFileError, RefusalError
 from .runner import MigrationResult
 
 DEFAULT_DATABASE = "homesections.db"
+
+
+class _PathType(click.ParamType):
+    """A path taken as given (the library checks it), completed as a file name by the shell.
+
+    Lighter than click.Path, whose constructor looks up translations on disk at every start-up.
+    """
+
+    name = "path"
+
+    def shell_complete(self, ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+        from click.shell_completion import CompletionItem
+
+        return [CompletionItem(incomplete, type="file")]
+
+
+# Built once: the shared options appear on every command.
+_PATH = _PathType()
+_SECONDS = click.FloatRange(min=0, max=runner.MAX_LOCK_TIMEOUT)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -72,7 +91,7 @@ def shared_options(*, root: bool = False) -> Callable[[F], F]:
         click.option(
             "--database",
             "-d",
-            type=click.Path(),
+            type=_PATH,
             envvar=envvar("HOMESECTIONS_DATABASE"),
             expose_value=False,
             callback=_remember("database"),
@@ -81,7 +100,7 @@ def shared_options(*, root: bool = False) -> Callable[[F], F]:
         click.option(
             "--migrations",
             "-m",
-            type=click.Path(),
+            type=_PATH,
             envvar=envvar("HOMESECTIONS_MIGRATIONS"),
             expose_value=False,
             callback=_remember("migrations"),
@@ -89,7 +108,7 @@ def shared_options(*, root: bool = False) -> Callable[[F], F]:
         ),
         click.option(
             "--lock-timeout",
-            type=click.FloatRange(min=0, max=runner.MAX_LOCK_TIMEOUT),
+            type=_SECONDS,
             metavar="SECONDS",
             envvar=envvar("HOMESECTIONS_LOCK_TIMEOUT"),
             expose_value=False,
@@ -116,6 +135,15 @@ def _settings() -> tuple[str, str | None, float]:
     )
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    # click.version_option would load translations at every start-up; this reads metadata only when asked.
+    if value and not ctx.resilient_parsing:
+        from importlib.metadata import version
+
+        click.echo(f"{ctx.find_root().info_name} {version('homesections')}")
+        ctx.exit()
+
+
 def _print_result(result: MigrationResult) -> None:
     verb = "Applied" if result.direction == "up" else "Rolled back"
     caveat = "" if result.transactional else ", outside a transaction: not atomic"
@@ -130,7 +158,7 @@ def _print_plan(verb: str, plan: list[Migration], direction: str, verbose: bool)
         click.echo(f"{verb} {migration.label}{caveat}")
         if verbose:
             for statement in source.statements:
-                click.echo(f"    -- {source.path.name}:{statement.line}")
+                click.echo(f"    -- {source.name}:{statement.line}")
                 click.echo("\n".join(f"    {line}" for line in statement.sql.splitlines()))
 
 
@@ -139,7 +167,14 @@ def _duration(seconds: float) -> str:
 
 
 @click.group(name="homesections", cls=_Root, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="homesections", message="%(prog)s %(version)s")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the version and exit.",
+)
 @shared_options(root=True)
 def main() -> None:
     """Keep an offline media player's SQLite cache at the right schema version.
@@ -266,7 +301,7 @@ def migrate_new(name: str) -> None:
     _database, migrations, _lock_timeout = _settings()
     if migrations is None:
         migrations = packaged_migrations_dir()
-        if migrations == Path(__file__).resolve().parent / "sql":
+        if migrations == os.path.join(os.path.dirname(os.path.realpath(__file__)), "sql"):
             raise MigrationFileError(
                 f"{migrations}: the packaged migrations belong to the installed package; "
                 "pass --migrations DIR (your checkout's sql/)"
@@ -308,7 +343,7 @@ def migrate_verify() -> None:
 
 @main.command("schema")
 @shared_options()
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@click.option("--output", "-o", type=_PATH, help="Write to this file instead of stdout.")
 def schema(output: str | None) -> None:
     """Print the schema the migrations produce: sorted, stable, for code review.
 

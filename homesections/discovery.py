@@ -1,21 +1,32 @@
 """Files to migrations: find, pair, order and validate the ``.sql`` files.
 
 Pure (no database), so every naming mistake is reported before the runner
-opens anything. File contents are read lazily: a no-op ``migrate up`` at
-application start-up reads only the up files it must checksum.
+opens anything. File contents are read on demand, and only the checksum is
+kept: a no-op ``migrate up`` at application start-up reads just the up
+files it must checksum, and ten thousand migrations do not sit in memory.
+Paths are plain strings here, since importing pathlib would cost every
+start-up a few milliseconds; ``MigrationFile.path`` gives a ``Path``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
-from dataclasses import dataclass
-from functools import cached_property
-from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 from .errors import MigrationFileError, MigrationsNotFoundError
 from .sqlscript import TRANSACTION_CONTROL, Statement, split_statements
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+try:  # The interpreter's own SHA-256: hashlib would load OpenSSL, a few ms of every start-up.
+    from _sha2 import sha256  # Python >= 3.12
+except ImportError:  # pragma: no cover - depends on the Python version
+    try:
+        from _sha256 import sha256  # Python 3.11
+    except ImportError:
+        from hashlib import sha256
 
 FILE_PATTERN = re.compile(r"^(?P<version>[0-9]+)_(?P<name>[A-Za-z0-9_-]+)\.(?P<direction>up|down)\.sql$")
 
@@ -24,21 +35,21 @@ MAX_VERSION = 2**63 - 1
 
 # A file's first line, for the few statements SQLite refuses inside a transaction (VACUUM).
 NO_TRANSACTION_DIRECTIVE = "-- homesections: no-transaction"
-_DIRECTIVE = re.compile(r"--\s*homesections:\s*no-transaction\s*$", re.IGNORECASE)
+_DIRECTIVE = r"(?i)--\s*homesections:\s*no-transaction\s*$"  # compiled on first use
 
 
-def packaged_migrations_dir() -> Path:
+def packaged_migrations_dir() -> str:
     """The migrations shipped with homesections.
 
     An installed wheel carries them in ``homesections/sql``; a source
     checkout keeps them in ``sql/`` beside the package.
     """
-    package_dir = Path(__file__).resolve().parent
-    installed = package_dir / "sql"
-    return installed if installed.is_dir() else package_dir.parent / "sql"
+    package_dir = os.path.dirname(os.path.realpath(__file__))
+    installed = os.path.join(package_dir, "sql")
+    return installed if os.path.isdir(installed) else os.path.join(os.path.dirname(package_dir), "sql")
 
 
-def normalise_sql_text(raw: bytes, path: Path) -> str:
+def normalise_sql_text(raw: bytes, path: str | os.PathLike[str]) -> str:
     """Decode a migration file: UTF-8, no leading BOM, LF line endings.
 
     The same text is checksummed and executed, so a checkout with CRLF
@@ -55,47 +66,76 @@ def normalise_sql_text(raw: bytes, path: Path) -> str:
     return text
 
 
-@dataclass(eq=False)
 class MigrationFile:
-    """One direction of a migration; its text and statements are read once, on demand."""
+    """One direction of a migration, read from disk when asked; only its checksum is remembered."""
 
-    path: Path
+    __slots__ = ("_checksum", "_transactional", "filename")
 
-    @cached_property
+    def __init__(self, filename: str | os.PathLike[str]) -> None:
+        self.filename = os.fspath(filename)
+        self._checksum: str | None = None
+        self._transactional: bool | None = None
+
+    def __repr__(self) -> str:
+        return f"MigrationFile({self.filename!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, MigrationFile) and other.filename == self.filename
+
+    def __hash__(self) -> int:
+        return hash(self.filename)
+
+    @property
+    def path(self) -> Path:
+        """The file as a ``pathlib.Path``."""
+        from pathlib import Path
+
+        return Path(self.filename)
+
+    @property
+    def name(self) -> str:
+        """The file's name, without its directory."""
+        return os.path.basename(self.filename)
+
+    @property
     def text(self) -> str:
         """The normalised file text."""
         try:
-            raw = self.path.read_bytes()
+            with open(self.filename, "rb") as file:
+                raw = file.read()
         except OSError as exc:
-            raise MigrationFileError(f"{self.path}: cannot read: {exc.strerror}") from None
-        return normalise_sql_text(raw, self.path)
+            raise MigrationFileError(f"{self.filename}: cannot read: {exc.strerror}") from None
+        return normalise_sql_text(raw, self.filename)
 
-    @cached_property
+    @property
     def statements(self) -> list[Statement]:
         """The statements to run, refusing any that would break the runner's transaction."""
         statements = split_statements(self.text)
         for statement in statements:
             if statement.keyword in TRANSACTION_CONTROL:
                 raise MigrationFileError(
-                    f"{self.path}:{statement.line}: {statement.keyword} is not allowed in a migration: "
+                    f"{self.filename}:{statement.line}: {statement.keyword} is not allowed in a migration: "
                     "homesections runs each migration in its own transaction"
                 )
         return statements
 
-    @cached_property
+    @property
     def transactional(self) -> bool:
         """False when the file's first line is the no-transaction directive."""
-        first_line = self.text.split("\n", 1)[0].strip()
-        return _DIRECTIVE.match(first_line) is None
+        if self._transactional is None:
+            first_line = self.text.split("\n", 1)[0].strip()
+            self._transactional = re.match(_DIRECTIVE, first_line) is None
+        return self._transactional
 
-    @cached_property
+    @property
     def checksum(self) -> str:
         """SHA-256 (hex) of the normalised text, as recorded in ``schema_migrations``."""
-        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+        if self._checksum is None:
+            self._checksum = sha256(self.text.encode("utf-8")).hexdigest()
+        return self._checksum
 
 
-@dataclass(frozen=True)
-class Migration:
+class Migration(NamedTuple):
     """A paired ``<version>_<name>.up.sql`` / ``.down.sql``."""
 
     version: int
@@ -106,7 +146,7 @@ class Migration:
     @property
     def label(self) -> str:
         """The file stem shared by both files, e.g. ``0003_home_sections``."""
-        return self.up.path.name.removesuffix(".up.sql")
+        return self.up.name.removesuffix(".up.sql")
 
     def file(self, direction: str) -> MigrationFile:
         """The up or the down file."""
@@ -130,7 +170,7 @@ def discover(directory: str | os.PathLike[str] | None = None) -> list[Migration]
     ``.sql`` file that does not fit the pattern, is not a regular file,
     lacks its other half, or clashes with another file's version.
     """
-    root = Path(directory) if directory is not None else packaged_migrations_dir()
+    root = os.fspath(directory) if directory is not None else packaged_migrations_dir()
     halves = _scan(root)
     migrations = [_pair(version, files) for version, files in sorted(halves.items())]
     if not migrations:
@@ -140,7 +180,7 @@ def discover(directory: str | os.PathLike[str] | None = None) -> list[Migration]
     return migrations
 
 
-def _scan(root: Path) -> dict[int, dict[str, Path]]:
+def _scan(root: str) -> dict[int, dict[str, str]]:
     """Group the migration files of ``root`` by version, then direction."""
     try:
         entries = sorted(os.scandir(root), key=lambda entry: entry.name)
@@ -151,11 +191,11 @@ def _scan(root: Path) -> dict[int, dict[str, Path]]:
     except OSError as exc:
         raise MigrationsNotFoundError(f"cannot read migrations directory {root}: {exc.strerror}") from None
 
-    halves: dict[int, dict[str, Path]] = {}
+    halves: dict[int, dict[str, str]] = {}
     for entry in entries:
         if entry.name.startswith(".") or not entry.name.lower().endswith(".sql"):
             continue
-        path = root / entry.name
+        path = os.path.join(root, entry.name)
         match = FILE_PATTERN.match(entry.name)
         if match is None:
             raise MigrationFileError(
@@ -175,14 +215,15 @@ def _scan(root: Path) -> dict[int, dict[str, Path]]:
     return halves
 
 
-def _pair(version: int, files: dict[str, Path]) -> Migration:
+def _pair(version: int, files: dict[str, str]) -> Migration:
     """Build one migration from its two halves, or say which half is missing or clashes."""
     up, down = files.get("up"), files.get("down")
     if up is None or down is None:
         present = up or down
         wanted = "down" if up is not None else "up"
         raise MigrationFileError(f"{present}: has no matching .{wanted}.sql file")
-    up_match, down_match = FILE_PATTERN.match(up.name), FILE_PATTERN.match(down.name)
+    up_match = FILE_PATTERN.match(os.path.basename(up))
+    down_match = FILE_PATTERN.match(os.path.basename(down))
     if up_match["name"] != down_match["name"] or up_match["version"] != down_match["version"]:  # type: ignore[index]
         raise MigrationFileError(
             f"{up} and {down}: two names for version {version} (both files must share <version>_<name>)"

@@ -20,9 +20,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from .discovery import NO_TRANSACTION_DIRECTIVE, Migration, MigrationFile, discover
 from .errors import (
@@ -61,8 +59,7 @@ State = Literal["applied", "pending", "modified", "missing"]
 MigrationsDir = str | os.PathLike[str] | None
 
 
-@dataclass(frozen=True)
-class MigrationResult:
+class MigrationResult(NamedTuple):
     """One migration applied or rolled back, reported once committed.
 
     ``transactional`` is False for a file marked ``-- homesections: no-transaction``:
@@ -77,8 +74,7 @@ class MigrationResult:
     transactional: bool = True
 
 
-@dataclass(frozen=True)
-class MigrationStatus:
+class MigrationStatus(NamedTuple):
     """The state of one migration on disk, in the database, or both."""
 
     version: int
@@ -87,8 +83,7 @@ class MigrationStatus:
     applied_at: str | None
 
 
-@dataclass(frozen=True)
-class Status:
+class Status(NamedTuple):
     """Every known migration, oldest first, and the database's current version."""
 
     database: str
@@ -101,8 +96,7 @@ class Status:
         return all(migration.state == "applied" for migration in self.migrations)
 
 
-@dataclass(frozen=True)
-class _AppliedRow:
+class _AppliedRow(NamedTuple):
     version: int
     name: str
     checksum: str
@@ -110,6 +104,9 @@ class _AppliedRow:
 
 
 Callback = Callable[[MigrationResult], None]
+
+# Rows breaking a foreign key, counted per (child table, parent table).
+Violations = Counter[tuple[str, str]]
 
 
 def migrate(
@@ -150,22 +147,25 @@ def apply(
     results: list[MigrationResult] = []
     try:
         pending: deque[Migration] = deque()
-        expected_newest: int | None = None
+        baseline: Violations = Counter()
+        seen: int | None = None  # PRAGMA data_version inside our last transaction
         while steps is None or len(results) < steps:
             with _write_transaction(conn, path, lock_timeout):
-                if expected_newest is None or _newest_applied(conn) != expected_newest:
-                    # First step, or another runner applied something meanwhile: plan again.
+                if seen is None or _data_version(conn) != seen:
+                    # First step, or another connection committed meanwhile: plan again.
                     if not _has_bookkeeping(conn, path):
                         conn.execute(_CREATE_BOOKKEEPING)
                     pending = deque(_check_statements(_plan_up(available, _read_applied(conn), to)))
+                    baseline = _foreign_key_violations(conn)
                 migration = pending.popleft() if pending else None
                 if migration is not None and migration.up.transactional:
-                    seconds = _run(conn, migration, "up")
+                    seconds, baseline = _run(conn, migration, "up", baseline)
+                    seen = _data_version(conn)  # our own commit leaves it as it is
             if migration is None:
                 break
             if not migration.up.transactional:
-                seconds = _run_outside_transaction(conn, path, migration, "up", lock_timeout)
-            expected_newest = migration.version
+                seconds, baseline = _run_outside_transaction(conn, path, migration, "up", lock_timeout, baseline)
+                seen = None  # others may have committed between its statements
             results.append(_result(migration, "up", seconds))
             if on_applied is not None:
                 on_applied(results[-1])
@@ -213,23 +213,30 @@ def revert(
     results: list[MigrationResult] = []
     try:
         targets: deque[Migration] | None = None
+        baseline: Violations = Counter()
+        seen: int | None = None  # PRAGMA data_version inside our last transaction
         while targets is None or targets:
             with _write_transaction(conn, path, lock_timeout):
                 if targets is None:
                     applied = _read_applied(conn) if _has_bookkeeping(conn, path) else {}
                     targets = deque(_plan_down(by_version, applied, to, steps))
-                elif _newest_applied(conn) != targets[0].version:
-                    raise ConcurrentChangeError(
-                        f"{path}: another process changed the applied migrations during the rollback; "
-                        f"{len(results)} rolled back, the rest left as they are: run it again"
-                    )
+                    baseline = _foreign_key_violations(conn)
+                elif seen is None or _data_version(conn) != seen:
+                    if _newest_applied(conn) != targets[0].version:
+                        raise ConcurrentChangeError(
+                            f"{path}: another process changed the applied migrations during the rollback; "
+                            f"{len(results)} rolled back, the rest left as they are: run it again"
+                        )
+                    baseline = _foreign_key_violations(conn)
                 migration = targets.popleft() if targets else None
                 if migration is not None and migration.down.transactional:
-                    seconds = _run(conn, migration, "down")
+                    seconds, baseline = _run(conn, migration, "down", baseline)
+                    seen = _data_version(conn)
             if migration is None:
                 break
             if not migration.down.transactional:
-                seconds = _run_outside_transaction(conn, path, migration, "down", lock_timeout)
+                seconds, baseline = _run_outside_transaction(conn, path, migration, "down", lock_timeout, baseline)
+                seen = None
             results.append(_result(migration, "down", seconds))
             if on_rolled_back is not None:
                 on_rolled_back(results[-1])
@@ -311,12 +318,12 @@ def _plan_up(available: Sequence[Migration], applied: dict[int, _AppliedRow], to
         row = applied.get(migration.version)
         if row is not None and row.checksum != migration.checksum:
             raise ChecksumMismatchError(
-                f"{migration.up.path}: changed since it was applied at {row.applied_at} (checksum differs); "
+                f"{migration.up.filename}: changed since it was applied at {row.applied_at} (checksum differs); "
                 "restore it, and put new changes in a new migration"
             )
         if row is None and migration.version < newest:
             raise OutOfOrderError(
-                f"{migration.up.path}: pending, but older than the newest applied migration ({newest}); "
+                f"{migration.up.filename}: pending, but older than the newest applied migration ({newest}); "
                 f"give it a version above {newest}"
             )
     return [m for m in available if m.version > newest and (to is None or m.version <= to)]
@@ -348,7 +355,7 @@ def _plan_down(
             )
         if not migration.is_reversible:
             raise IrreversibleMigrationError(
-                f"{migration.down.path}: holds no SQL statement, so {migration.label} cannot be rolled back; "
+                f"{migration.down.filename}: holds no SQL statement, so {migration.label} cannot be rolled back; "
                 "nothing was rolled back"
             )
         targets.append(migration)
@@ -378,20 +385,30 @@ def _result(migration: Migration, direction: Direction, seconds: float) -> Migra
 # --- running one migration ---------------------------------------------------
 
 
-def _run(conn: sqlite3.Connection, migration: Migration, direction: Direction) -> float:
-    """Run one direction of a migration and its bookkeeping; the caller commits."""
+def _run(
+    conn: sqlite3.Connection, migration: Migration, direction: Direction, before: Violations
+) -> tuple[float, Violations]:
+    """Run one direction of a migration and its bookkeeping; the caller commits.
+
+    ``before`` holds the foreign-key violations already there; returns the
+    time taken and the violations after, the next migration's ``before``.
+    """
     started = time.perf_counter()
     source = migration.file(direction)
-    before = _foreign_key_violations(conn)
     _execute_file(conn, source)
-    _refuse_new_violations(conn, source, before, "rolled back")
+    after = _refuse_new_violations(conn, source, before, "rolled back")
     _record(conn, migration, direction)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, after
 
 
 def _run_outside_transaction(
-    conn: sqlite3.Connection, path: str, migration: Migration, direction: Direction, lock_timeout: float
-) -> float:
+    conn: sqlite3.Connection,
+    path: str,
+    migration: Migration,
+    direction: Direction,
+    lock_timeout: float,
+    before: Violations,
+) -> tuple[float, Violations]:
     """Run a ``no-transaction`` file statement by statement, then record it in a transaction of its own.
 
     Not atomic: a failure leaves the statements that ran, and the migration
@@ -399,14 +416,13 @@ def _run_outside_transaction(
     """
     started = time.perf_counter()
     source = migration.file(direction)
-    before = _foreign_key_violations(conn)
     _execute_file(conn, source)
     with _write_transaction(conn, path, lock_timeout):
-        _refuse_new_violations(conn, source, before, "its statements stay applied and it is not recorded")
+        after = _refuse_new_violations(conn, source, before, "its statements stay applied and it is not recorded")
         # Two runners may both have run the file; the first to get here records it.
         if direction == "down" or not _is_applied(conn, migration.version):
             _record(conn, migration, direction)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, after
 
 
 def _record(conn: sqlite3.Connection, migration: Migration, direction: Direction) -> None:
@@ -424,28 +440,30 @@ def _execute_file(conn: sqlite3.Connection, source: MigrationFile) -> None:
             hint = ""
             if "within a transaction" in str(exc) and source.transactional:
                 hint = f" (start the file with the line '{NO_TRANSACTION_DIRECTIVE}' to run it outside a transaction)"
-            raise MigrationFailedError(f"{source.path}:{statement.line}: {exc}{hint}") from None
+            raise MigrationFailedError(f"{source.filename}:{statement.line}: {exc}{hint}") from None
 
 
-def _foreign_key_violations(conn: sqlite3.Connection) -> Counter[tuple[str, str]]:
+def _foreign_key_violations(conn: sqlite3.Connection) -> Violations:
     """Rows breaking a foreign key, counted per (child table, parent table)."""
     return Counter((table, parent) for table, _rowid, parent, _fkid in conn.execute("PRAGMA foreign_key_check"))
 
 
 def _refuse_new_violations(
-    conn: sqlite3.Connection, source: MigrationFile, before: Counter[tuple[str, str]], outcome: str
-) -> None:
+    conn: sqlite3.Connection, source: MigrationFile, before: Violations, outcome: str
+) -> Violations:
     """Foreign keys are off while migrating (a table rebuild must not cascade), so check them by hand.
 
     Only violations this migration added count: orphans the application left
     before must not block every later migration.
     """
-    added = _foreign_key_violations(conn) - before
+    after = _foreign_key_violations(conn)
+    added = after - before
     if added:
         tables = ", ".join(f"{table} -> {parent}" for table, parent in sorted(added))
         raise ForeignKeyViolationError(
-            f"{source.path}: leaves {sum(added.values())} row(s) violating a foreign key ({tables}); {outcome}"
+            f"{source.filename}: leaves {sum(added.values())} row(s) violating a foreign key ({tables}); {outcome}"
         )
+    return after
 
 
 # --- the database ------------------------------------------------------------
@@ -471,6 +489,8 @@ def _open(path: str, mode: Literal["read", "write", "create"], lock_timeout: flo
     if mode == "read" and _holds_frames(path + "-wal"):
         # A WAL left by a killed application: a read-write connection would
         # checkpoint it into the database file on close. Read it, don't fold it in.
+        from pathlib import Path
+
         target, uri = Path(path).absolute().as_uri() + "?mode=ro", True
     try:
         conn = sqlite3.connect(target, timeout=min(lock_timeout, MAX_LOCK_TIMEOUT), isolation_level=None, uri=uri)
@@ -581,6 +601,11 @@ def _read_applied(conn: sqlite3.Connection) -> dict[int, _AppliedRow]:
 
 def _is_applied(conn: sqlite3.Connection, version: int) -> bool:
     return conn.execute("SELECT 1 FROM schema_migrations WHERE version = ?", (version,)).fetchone() is not None
+
+
+def _data_version(conn: sqlite3.Connection) -> int:
+    """Changes whenever another connection commits; our own commits leave it alone."""
+    return conn.execute("PRAGMA data_version").fetchone()[0]
 
 
 def _newest_applied(conn: sqlite3.Connection) -> int:
