@@ -1,0 +1,766 @@
+"""What homesections costs beyond Python and SQLite themselves.
+
+Rerun, with the interpreter of the environment homesections is installed in
+(the CLI rows start the ``homesections`` console script next to it):
+
+    python bench/run.py                      # full run: ~10 minutes on 2 cores, most of it 10,000 migrations
+    python bench/run.py --quick              # small sizes, 3 repetitions: seconds
+    python bench/run.py --repeat 9 --output /tmp/bench.md
+
+How it measures. Every scenario pits homesections against a floor, the least
+any tool must do for the same result, measured in the same run. The
+contenders of a scenario run round-robin, one repetition each per round,
+the first one rotating from round to round, so that machine noise (other
+processes, a busy disk) hits all of them alike. Every repetition starts from
+a fresh database in a temp directory (copied from a template and fsynced
+when it needs content); migration directories are generated once per size.
+Databases keep SQLite's defaults: a rollback journal and synchronous=FULL,
+so every commit waits for the disk, for homesections and floors alike.
+Library and floor runs of the larger scenarios each happen in a child
+process (``--worker``) that times only the operation, after its imports,
+and reports its CPU time and peak RSS. Child processes cache their bytecode
+in a private directory, as an installed package does. ``--repeat N`` sets
+the repetitions (default 5): the sub-second scenarios (CLI, library no-op,
+status) take three times as many, 10,000 migrations at most 3.
+
+How to read the table. ``median`` is the contender's median over the
+repetitions, ``floor`` the floor's median from the same rounds, and
+``ratio`` = median / floor: 1.00 means homesections adds nothing. Ratios are
+what to compare between machines; absolute times mostly tell how fast the
+disk syncs. Where the target is an allowance rather than a factor (the
+library no-op, peak RSS), the difference is shown beside the ratio. Scaling
+rows give the time per migration; the "per migration at N / at 100" row
+compares a contender with itself, so its floor column is the same
+contender's time per migration at 100 (the floor's own row shows how flat
+SQLite itself stays). Rows without a target are for context. A second
+table repeats the comparisons in CPU time, which leaves out the waits for
+the disk: on a busy machine it is the steadier view of the runner's own
+work. The floors are listed under the tables, then the spread of every
+contender.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import json
+import os
+import platform
+import resource
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+SCRIPT = Path(__file__).resolve()
+CONSOLE_SCRIPT = Path(sys.executable).parent / "homesections"
+CLI = [str(CONSOLE_SCRIPT)] if CONSOLE_SCRIPT.exists() else [sys.executable, "-m", "homesections"]
+# Child processes: no HOMESECTIONS_* settings, and bytecode cached as after a pip install
+# (main() points PYTHONPYCACHEPREFIX into the work directory and warms it up), even where
+# PYTHONDONTWRITEBYTECODE is set: else every start would compile homesections from source.
+ENV = {
+    key: value
+    for key, value in os.environ.items()
+    if not key.startswith("HOMESECTIONS_") and key != "PYTHONDONTWRITEBYTECODE"
+}
+
+# --- what the floors write: the same bookkeeping table as homesections -------
+
+BOOKKEEPING = """CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    checksum TEXT NOT NULL,
+    applied_at TEXT NOT NULL
+)"""
+RECORD = (
+    "INSERT INTO schema_migrations (version, name, checksum, applied_at) "
+    "VALUES (?, ?, ?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))"
+)
+
+# --- generated migrations ----------------------------------------------------
+
+GENERATED_UP = """CREATE TABLE t{n} (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+CREATE INDEX t{n}_name ON t{n} (name);
+INSERT INTO t{n} (name) VALUES ('first row'), ('second row');
+"""
+GENERATED_DOWN = "DROP TABLE t{n};\n"
+
+ITEMS_UP = """CREATE TABLE items (
+    id INTEGER PRIMARY KEY,
+    title TEXT NOT NULL,
+    added_at INTEGER NOT NULL
+);
+CREATE INDEX items_added_at ON items (added_at);
+"""
+ITEMS_DOWN = "DROP TABLE items;\n"
+FILL_ITEMS = """WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+INSERT INTO items (id, title, added_at) SELECT i, 'Title number ' || i, 1700000000 + i FROM n"""
+
+# Steps 4 to 8 of SQLite's 12-step table rebuild (https://sqlite.org/lang_altertable.html):
+# the runner, or the floor by hand, does the rest (foreign keys off, the transaction,
+# foreign_key_check, commit).
+REBUILD_UP = """CREATE TABLE items_new (
+    id INTEGER PRIMARY KEY,
+    title TEXT NOT NULL,
+    added_at INTEGER NOT NULL,
+    sort_title TEXT NOT NULL
+);
+INSERT INTO items_new (id, title, added_at, sort_title) SELECT id, title, added_at, lower(title) FROM items;
+DROP TABLE items;
+ALTER TABLE items_new RENAME TO items;
+CREATE INDEX items_added_at ON items (added_at);
+"""
+REBUILD_DOWN = """CREATE TABLE items_old (
+    id INTEGER PRIMARY KEY,
+    title TEXT NOT NULL,
+    added_at INTEGER NOT NULL
+);
+INSERT INTO items_old (id, title, added_at) SELECT id, title, added_at FROM items;
+DROP TABLE items;
+ALTER TABLE items_old RENAME TO items;
+CREATE INDEX items_added_at ON items (added_at);
+"""
+
+
+def write_pair(directory: Path, stem: str, up: str, down: str) -> None:
+    (directory / f"{stem}.up.sql").write_text(up, encoding="utf-8")
+    (directory / f"{stem}.down.sql").write_text(down, encoding="utf-8")
+
+
+def generated_migrations(root: Path, count: int) -> Path:
+    """``count`` migrations, each creating a table and an index and inserting two rows."""
+    directory = root / f"generated-{count}"
+    directory.mkdir()
+    width = len(str(count))
+    for n in range(1, count + 1):
+        write_pair(directory, f"{n:0{width}d}_table_{n}", GENERATED_UP.format(n=n), GENERATED_DOWN.format(n=n))
+    return directory
+
+
+def rebuild_migrations(root: Path) -> Path:
+    """0001 creates ``items``; 0002 rebuilds it with a new NOT NULL column."""
+    directory = root / "rebuild"
+    directory.mkdir()
+    write_pair(directory, "0001_create_items", ITEMS_UP, ITEMS_DOWN)
+    write_pair(directory, "0002_add_sort_title", REBUILD_UP, REBUILD_DOWN)
+    return directory
+
+
+# --- databases -----------------------------------------------------------------
+
+
+def fsync_path(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def fresh_copy(template: Path, rep_dir: Path) -> Path:
+    """A private copy of ``template``, on disk before the clock starts."""
+    target = rep_dir / "bench.db"
+    shutil.copyfile(template, target)
+    fsync_path(target)
+    fsync_path(rep_dir)
+    return target
+
+
+def library_template(root: Path, name: str, migrations: Path | None, to: int | None = None) -> Path:
+    """A database migrated by homesections itself (``migrations`` None: the shipped ones)."""
+    import homesections
+
+    database = root / f"{name}.db"
+    homesections.migrate(database, migrations, to=to)
+    return database
+
+
+def rebuild_template(root: Path, migrations: Path, rows: int) -> Path:
+    """``items`` created by migration 0001 and filled with ``rows`` rows; 0002 pending."""
+    database = library_template(root, "rebuild-template", migrations, to=1)
+    with closing(sqlite3.connect(database)) as conn, conn:
+        conn.execute(FILL_ITEMS, (rows,))
+    return database
+
+
+# --- the floors: what a hand-written stdlib script does --------------------------
+
+
+def split_sql(text: str) -> list[str]:
+    """Good enough for the generated files, which hold no ';' but between statements."""
+    return [part for part in text.split(";") if part.strip()]
+
+
+def migration_files(directory: str, suffix: str) -> list[tuple[int, str, Path]]:
+    files = []
+    for entry in os.scandir(directory):
+        if entry.name.endswith(suffix):
+            version, name = entry.name.removesuffix(suffix).split("_", 1)
+            files.append((int(version), name, Path(entry.path)))
+    return sorted(files)
+
+
+def floor_apply(database: str, directory: str, *, checked: bool = False) -> None:
+    """One connection; per pending file: BEGIN IMMEDIATE, its statements, the bookkeeping row, COMMIT.
+
+    ``checked`` adds the rest of the 12-step procedure: foreign keys off, foreign_key_check.
+    """
+    conn = sqlite3.connect(database, isolation_level=None)
+    try:
+        if checked:
+            conn.execute("PRAGMA foreign_keys = OFF")
+        conn.execute(BOOKKEEPING)
+        newest = conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
+        for version, name, path in migration_files(directory, ".up.sql"):
+            if version > newest:
+                floor_apply_one(conn, version, name, path.read_text(encoding="utf-8"), checked)
+    finally:
+        conn.close()
+
+
+def floor_apply_one(conn: sqlite3.Connection, version: int, name: str, text: str, checked: bool) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    for statement in split_sql(text):
+        conn.execute(statement)
+    if checked:
+        conn.execute("PRAGMA foreign_key_check").fetchall()
+    conn.execute(RECORD, (version, name, hashlib.sha256(text.encode("utf-8")).hexdigest()))
+    conn.execute("COMMIT")
+
+
+def floor_rollback(database: str, directory: str) -> None:
+    """Newest first: BEGIN IMMEDIATE, the down file's statements, DELETE the row, COMMIT."""
+    conn = sqlite3.connect(database, isolation_level=None)
+    try:
+        downs = {version: path for version, _name, path in migration_files(directory, ".down.sql")}
+        versions = [row[0] for row in conn.execute("SELECT version FROM schema_migrations ORDER BY version DESC")]
+        for version in versions:
+            conn.execute("BEGIN IMMEDIATE")
+            for statement in split_sql(downs[version].read_text(encoding="utf-8")):
+                conn.execute(statement)
+            conn.execute("DELETE FROM schema_migrations WHERE version = ?", (version,))
+            conn.execute("COMMIT")
+    finally:
+        conn.close()
+
+
+def floor_status(database: str, directory: str) -> dict[int, bool]:
+    """Read the applied rows; read and hash every up file: is each one applied unchanged?"""
+    with closing(sqlite3.connect(database)) as conn:
+        rows = {
+            row[0]: row for row in conn.execute("SELECT version, name, checksum, applied_at FROM schema_migrations")
+        }
+    states = {}
+    for version, _name, path in migration_files(directory, ".up.sql"):
+        row = rows.get(version)
+        states[version] = row is not None and row[2] == hashlib.sha256(path.read_bytes()).hexdigest()
+    return states
+
+
+def hand_check(database: str) -> int:
+    """The cheapest "is it up to date?": open the database, read MAX(version)."""
+    with closing(sqlite3.connect(database)) as conn:
+        return conn.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
+
+
+# --- workers: one timed operation in a child process ----------------------------
+
+
+def worker_operation(kind: str) -> Callable[[str, str], object]:
+    """Import what ``kind`` needs (before the clock starts); floors never import homesections."""
+    floors: dict[str, Callable[[str, str], object]] = {
+        "floor-apply": floor_apply,
+        "floor-apply-checked": lambda db, directory: floor_apply(db, directory, checked=True),
+        "floor-rollback": floor_rollback,
+        "floor-status": floor_status,
+    }
+    if kind in floors:
+        return floors[kind]
+    import homesections
+
+    library: dict[str, Callable[[str, str], object]] = {
+        "library-migrate": homesections.migrate,
+        "library-rollback": lambda db, directory: homesections.rollback(db, directory, to=0),
+        "library-status": homesections.status,
+    }
+    return library[kind]
+
+
+def run_worker(kind: str, database: str, directory: str) -> None:
+    """Time one operation; print its seconds and this process's peak RSS as JSON."""
+    operation = worker_operation(kind)
+    started, cpu_started = time.perf_counter(), time.process_time()
+    operation(database, directory)
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    maxrss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    print(json.dumps({"seconds": seconds, "cpu": cpu, "maxrss_kib": maxrss_kib}))
+
+
+# --- contenders and the round-robin -----------------------------------------------
+
+
+class Sample(NamedTuple):
+    seconds: float  # wall clock
+    cpu: float  # user + system time of the process doing the work
+    maxrss_kib: int | None = None
+
+
+@dataclass(frozen=True)
+class Contender:
+    name: str
+    run: Callable[[Path], Sample]  # given a fresh, empty directory
+    repeat: int
+
+
+def checked_run(argv: Sequence[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(argv, env=ENV, text=True, check=False, **kwargs)  # type: ignore[call-overload]
+    if done.returncode != 0:
+        sys.exit(f"bench: {' '.join(argv)} exited with {done.returncode}:\n{done.stderr}")
+    return done
+
+
+def command(name: str, argv: Callable[[Path], list[str]], repeat: int, template: Path | None = None) -> Contender:
+    """A whole process, timed from the outside: start-up included."""
+
+    def run(rep_dir: Path) -> Sample:
+        database = fresh_copy(template, rep_dir) if template else rep_dir / "bench.db"
+        args = argv(database)
+        cpu_before = children_cpu()
+        started = time.perf_counter()
+        checked_run(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        return Sample(time.perf_counter() - started, children_cpu() - cpu_before)
+
+    return Contender(name, run, repeat)
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # of the children waited for so far
+    return usage.ru_utime + usage.ru_stime
+
+
+def worker(name: str, kind: str, migrations: Path, repeat: int, template: Path | None = None) -> Contender:
+    """One operation in a child process, timed inside it, imports excluded."""
+
+    def run(rep_dir: Path) -> Sample:
+        database = fresh_copy(template, rep_dir) if template else rep_dir / "bench.db"
+        args = [sys.executable, str(SCRIPT), "--worker", kind, str(database), str(migrations)]
+        report = json.loads(checked_run(args, capture_output=True).stdout)
+        return Sample(report["seconds"], report["cpu"], report["maxrss_kib"])
+
+    return Contender(name, run, repeat)
+
+
+def in_process(name: str, call: Callable[[str], object], template: Path, repeat: int, inner: int) -> Contender:
+    """``inner`` calls in this process on one fresh copy; the sample is the mean call."""
+
+    def run(rep_dir: Path) -> Sample:
+        database = str(fresh_copy(template, rep_dir))
+        started, cpu_started = time.perf_counter(), time.process_time()
+        for _ in range(inner):
+            call(database)
+        return Sample((time.perf_counter() - started) / inner, (time.process_time() - cpu_started) / inner)
+
+    return Contender(name, run, repeat)
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# --- rows of the table -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    scenario: str
+    contender: str
+    median: str
+    floor: str
+    ratio: str
+    target: str
+    ok: str
+
+    def markdown(self) -> str:
+        cells = (self.scenario, self.contender, self.median, self.floor, self.ratio, self.target, self.ok)
+        return "| " + " | ".join(cells) + " |"
+
+
+def median(samples: list[Sample], cpu: bool = False) -> float:
+    return statistics.median(sample.cpu if cpu else sample.seconds for sample in samples)
+
+
+def seconds(value: float) -> str:
+    if value >= 1:
+        return f"{value:.2f} s"
+    if value >= 1e-3:
+        return f"{value * 1e3:.1f} ms"
+    return f"{value * 1e6:.0f} µs"
+
+
+def verdict(passed: bool | None) -> str:
+    return "—" if passed is None else "yes" if passed else "**no**"
+
+
+def ratio_row(scenario: str, contender: str, value: float, floor: float, limit: float | None, unit: str = "") -> Row:
+    """A contender against its floor; ``limit`` is the target ratio (None: for context)."""
+    ratio = value / floor
+    target = f"≤ {limit:.2f}x" if limit is not None else "—"
+    return Row(
+        scenario,
+        contender,
+        seconds(value) + unit,
+        seconds(floor) + unit,
+        f"{ratio:.2f}x",
+        target,
+        verdict(None if limit is None else ratio <= limit),
+    )
+
+
+def allowance_row(scenario: str, contender: str, value: float, floor: float, allowance: float, unit: str) -> Row:
+    """A contender against its floor plus an allowance (in ``unit``, as are the values): shows the difference."""
+    extra = value - floor
+    return Row(
+        scenario,
+        contender,
+        f"{value:.2f} {unit}",
+        f"{floor:.2f} {unit}",
+        f"{value / floor:.2f}x ({extra:+.2f} {unit})",
+        f"≤ floor + {allowance:g} {unit}",
+        verdict(extra <= allowance),
+    )
+
+
+# --- scenarios ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Config:
+    repeat: int
+    big_repeat: int  # for 10,000 migrations
+    cheap_repeat: int  # for the scenarios that take a fraction of a second: more samples, steadier medians
+    inner: int  # library no-op calls per repetition
+    apply_size: int
+    scaling_sizes: tuple[int, ...]
+    rows: int
+
+    @classmethod
+    def from_args(cls, quick: bool, repeat: int | None) -> Config:
+        if quick:
+            repeat = repeat or 3
+            return cls(repeat, min(repeat, 3), repeat, 5, 100, (100, 1_000), 100_000)
+        repeat = repeat or 5
+        return cls(repeat, min(repeat, 3), 3 * repeat, 20, 1_000, (100, 1_000, 10_000), 1_000_000)
+
+    def repeats_for(self, size: int) -> int:
+        return self.big_repeat if size >= 10_000 else self.repeat
+
+
+IMPORT_FLOOR = 'python -c "import click, sqlite3"'
+FLOORS = {
+    "no-op up, CLI / status, CLI": f"`{IMPORT_FLOOR}` with the same interpreter, as a process",
+    "no-op up, library": "in-process `sqlite3.connect(db)` + `SELECT max(version) FROM schema_migrations` + close",
+    "apply / scaling / peak RSS": "a stdlib loop over the up files: one connection (isolation_level=None); per file: "
+    "read it, BEGIN IMMEDIATE, its statements, INSERT the bookkeeping row (with the file's SHA-256), COMMIT",
+    "rollback": "the same loop backwards over the down files, DELETE-ing the bookkeeping row",
+    "status": "read the bookkeeping rows, list the directory, read and hash every up file",
+    "data migration": "the same statements by hand: foreign_keys OFF, BEGIN IMMEDIATE, the 5 statements, "
+    "PRAGMA foreign_key_check, the bookkeeping row, COMMIT",
+}
+
+
+def thousands(n: int) -> str:
+    return f"{n:,}"
+
+
+class Bench:
+    """The scenarios, sharing a work directory, the generated fixtures and every sample taken."""
+
+    def __init__(self, config: Config, work: Path) -> None:
+        self.config = config
+        self.work = work
+        self.samples: list[tuple[str, str, list[Sample]]] = []  # group, contender, samples
+        self.cpu_rows: dict[tuple[str, str], Row] = {}  # the same comparisons in CPU time
+        log("[setup] generating migrations and template databases")
+        self.shipped = library_template(work, "shipped", None)
+        sizes = sorted({config.apply_size, *config.scaling_sizes})
+        self.generated = {size: generated_migrations(work, size) for size in sizes}
+        self.applied = library_template(work, "applied", self.generated[config.apply_size])
+
+    def run(self) -> list[Row]:
+        """Every scenario, each group interleaved within itself; rows in the issue's order."""
+        cli = self.cli()
+        noop = self.library_noop()
+        apply, scaling, rss = self.apply_and_scaling()
+        rollback = self.rollback()
+        status = self.status()
+        data = self.data_migration()
+        return [*cli, *noop, *apply, *rollback, *status, *scaling, *data, *rss]
+
+    def round_robin(self, group: str, contenders: list[Contender], warm_up: bool = False) -> dict[str, list[Sample]]:
+        """One repetition of each contender per round, the first one rotating; fresh directories.
+
+        ``warm_up`` runs each contender once first, untimed: lazy imports, the bytecode cache.
+        """
+        for contender in contenders if warm_up else ():
+            contender.run(Path(tempfile.mkdtemp(dir=self.work)))
+        samples: dict[str, list[Sample]] = {contender.name: [] for contender in contenders}
+        rounds = max(contender.repeat for contender in contenders)
+        for round_number in range(rounds):
+            due = [c for c in contenders if len(samples[c.name]) < c.repeat]
+            shift = round_number % len(due)
+            for contender in due[shift:] + due[:shift]:
+                rep_dir = Path(tempfile.mkdtemp(dir=self.work))
+                sample = contender.run(rep_dir)
+                shutil.rmtree(rep_dir)
+                samples[contender.name].append(sample)
+                log(f"[{group}] round {round_number + 1}/{rounds}: {contender.name}: {seconds(sample.seconds)}")
+        self.samples += [(group, name, taken) for name, taken in samples.items()]
+        return samples
+
+    def compare(
+        self,
+        scenario: str,
+        contender: str,
+        taken: list[Sample],
+        floor: list[Sample],
+        limit: float | None,
+        per: int = 1,
+        unit: str = "",
+    ) -> Row:
+        """The wall-clock row; the CPU-time row of the same samples goes to ``cpu_rows``."""
+        cpu_value, cpu_floor = median(taken, cpu=True) / per, median(floor, cpu=True) / per
+        self.cpu_rows[scenario, contender] = ratio_row(scenario, contender, cpu_value, cpu_floor, limit, unit)
+        return ratio_row(scenario, contender, median(taken) / per, median(floor) / per, limit, unit)
+
+    def cli(self) -> list[Row]:
+        """The console script on an up-to-date database (shipped migrations) against bare start-up."""
+        repeat, shipped = self.config.cheap_repeat, self.shipped
+        floor = command(IMPORT_FLOOR, lambda _db: [sys.executable, "-c", "import click, sqlite3"], repeat)
+        up = command("homesections migrate up", lambda db: [*CLI, "-d", str(db), "migrate", "up"], repeat, shipped)
+        status = command("homesections status", lambda db: [*CLI, "-d", str(db), "status"], repeat, shipped)
+        samples = self.round_robin("CLI", [floor, up, status], warm_up=True)
+        return [
+            self.compare("no-op up, CLI", up.name, samples[up.name], samples[floor.name], 1.15),
+            self.compare("status, CLI", status.name, samples[status.name], samples[floor.name], 1.15),
+        ]
+
+    def library_noop(self) -> list[Row]:
+        """``homesections.migrate(db)`` in this process, database up to date, against the hand check."""
+        import homesections
+
+        repeat, inner = self.config.cheap_repeat, self.config.inner
+        floor = in_process("connect + SELECT max(version)", hand_check, self.shipped, repeat, inner)
+        library = in_process("homesections.migrate(db)", homesections.migrate, self.shipped, repeat, inner)
+        samples = self.round_robin("library no-op", [floor, library], warm_up=True)
+        taken, floor_taken = samples[library.name], samples[floor.name]
+        scenario = "no-op up, library"
+        cpu = (median(taken, cpu=True) * 1e3, median(floor_taken, cpu=True) * 1e3)
+        self.cpu_rows[scenario, library.name] = allowance_row(scenario, library.name, *cpu, 2, "ms")
+        return [allowance_row(scenario, library.name, median(taken) * 1e3, median(floor_taken) * 1e3, 2, "ms")]
+
+    def apply_and_scaling(self) -> tuple[list[Row], list[Row], list[Row]]:
+        """Apply every generated size, library and floor interleaved; the largest size gives peak RSS too."""
+        contenders: dict[tuple[str, int], Contender] = {}
+        for size, directory in self.generated.items():
+            repeat = self.config.repeats_for(size)
+            name = f"homesections.migrate, {thousands(size)}"
+            contenders["library", size] = worker(name, "library-migrate", directory, repeat)
+            contenders["floor", size] = worker(f"stdlib loop, {thousands(size)}", "floor-apply", directory, repeat)
+        samples = self.round_robin("apply", list(contenders.values()))
+        taken = {key: samples[contender.name] for key, contender in contenders.items()}
+        size = self.config.apply_size
+        scenario = f"apply {thousands(size)}"
+        apply = self.compare(scenario, "homesections.migrate", taken["library", size], taken["floor", size], 1.15)
+        return [apply], self.scaling_rows(taken), [self.rss_row(taken)]
+
+    def scaling_rows(self, taken: dict[tuple[str, int], list[Sample]]) -> list[Row]:
+        """Time per migration at each size; then each contender's growth from the smallest size to the largest."""
+        sizes = sorted(self.generated)
+        rows = []
+        for size in sizes:
+            scenario = f"scaling: apply {thousands(size)}, per migration"
+            library, floor = taken["library", size], taken["floor", size]
+            rows.append(self.compare(scenario, "homesections.migrate", library, floor, None, size, "/migration"))
+        small, large = sizes[0], sizes[-1]
+        scenario = f"scaling: per migration at {thousands(large)} / at {thousands(small)}"
+        for who, contender, limit in (("library", "homesections.migrate", 1.2), ("floor", "stdlib loop", None)):
+            at_large, at_small = (
+                self.per_migration(taken[who, large], large),
+                self.per_migration(taken[who, small], small),
+            )
+            rows.append(self.compare(scenario, contender, at_large, at_small, limit, 1, "/migration"))
+        return rows
+
+    @staticmethod
+    def per_migration(samples: list[Sample], size: int) -> list[Sample]:
+        return [Sample(sample.seconds / size, sample.cpu / size, sample.maxrss_kib) for sample in samples]
+
+    def rss_row(self, taken: dict[tuple[str, int], list[Sample]]) -> Row:
+        """Median peak RSS of the child processes that applied the largest size."""
+        size = max(self.generated)
+
+        def peak_mib(who: str) -> float:
+            return statistics.median(sample.maxrss_kib or 0 for sample in taken[who, size]) / 1024
+
+        scenario = f"peak RSS, apply {thousands(size)}"
+        contender = "homesections.migrate (child process)"
+        return allowance_row(scenario, contender, peak_mib("library"), peak_mib("floor"), 10, "MiB")
+
+    def rollback(self) -> list[Row]:
+        """Roll every generated migration back, from copies of the same applied database."""
+        size, repeat = self.config.apply_size, self.config.repeat
+        directory = self.generated[size]
+        library = worker("homesections.rollback(to=0)", "library-rollback", directory, repeat, self.applied)
+        floor = worker("stdlib loop, rollback", "floor-rollback", directory, repeat, self.applied)
+        samples = self.round_robin("rollback", [library, floor])
+        scenario = f"rollback {thousands(size)}"
+        return [self.compare(scenario, library.name, samples[library.name], samples[floor.name], 1.15)]
+
+    def status(self) -> list[Row]:
+        """Status of a database with every generated migration applied (no target: context)."""
+        size, repeat = self.config.apply_size, self.config.cheap_repeat
+        directory = self.generated[size]
+        library = worker("homesections.status", "library-status", directory, repeat, self.applied)
+        floor = worker("read rows + hash files", "floor-status", directory, repeat, self.applied)
+        samples = self.round_robin("status", [library, floor])
+        scenario = f"status, {thousands(size)} applied"
+        return [self.compare(scenario, library.name, samples[library.name], samples[floor.name], None)]
+
+    def data_migration(self) -> list[Row]:
+        """The 12-step rebuild of a big table, as migration 0002 through the library and by hand."""
+        rows, repeat = self.config.rows, self.config.repeat
+        directory = rebuild_migrations(self.work)
+        log(f"[setup] filling a table with {thousands(rows)} rows")
+        template = rebuild_template(self.work, directory, rows)
+        library = worker("homesections.migrate", "library-migrate", directory, repeat, template)
+        floor = worker("same statements by hand", "floor-apply-checked", directory, repeat, template)
+        samples = self.round_robin("data migration", [library, floor])
+        scenario = f"data migration, {thousands(rows)} rows"
+        return [self.compare(scenario, library.name, samples[library.name], samples[floor.name], 1.05)]
+
+
+# --- the report ---------------------------------------------------------------------
+
+TABLE_HEAD = [
+    "| scenario | contender | median | floor | ratio | target | ok? |",
+    "|---|---|---:|---:|---:|---|---|",
+]
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def header(config: Config, quick: bool) -> list[str]:
+    from importlib.metadata import version
+
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    mode = "--quick" if quick else "full"
+    dont_write = "; PYTHONDONTWRITEBYTECODE, set here, is dropped" if os.environ.get("PYTHONDONTWRITEBYTECODE") else ""
+    return [
+        "# homesections benchmark",
+        "",
+        f"- date: {now}",
+        f"- machine: {platform.platform()}, {os.cpu_count()} CPUs ({cpu_model()}), load average {load} at the end",
+        f"- Python {platform.python_version()} ({sys.executable})",
+        f"- SQLite {sqlite3.sqlite_version}, click {version('click')}, homesections {version('homesections')}",
+        f"- run: {mode}, median of {config.repeat} repetitions ({config.cheap_repeat} for the CLI, the library "
+        f"no-op and status; {config.big_repeat} at 10,000 migrations), "
+        f"temp dir {tempfile.gettempdir()}",
+        "- child processes run with their bytecode cached (a private PYTHONPYCACHEPREFIX, warmed up), as after "
+        f"a pip install{dont_write}",
+    ]
+
+
+def spread_table(samples: list[tuple[str, str, list[Sample]]]) -> list[str]:
+    lines = ["| group | contender | n | min | median | max | median CPU |", "|---|---|---:|---:|---:|---:|---:|"]
+    for group, name, taken in samples:
+        values = sorted(sample.seconds for sample in taken)
+        cpu = seconds(median(taken, cpu=True))
+        cells = [group, name, str(len(values)), seconds(values[0]), seconds(median(taken)), seconds(values[-1]), cpu]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def report(config: Config, quick: bool, rows: list[Row], bench: Bench, elapsed: float) -> str:
+    floors = [f"- **{scenario}**: {floor}" for scenario, floor in FLOORS.items()]
+    lines = [
+        *header(config, quick),
+        "",
+        *TABLE_HEAD,
+        *(row.markdown() for row in rows),
+        "",
+        "The same comparisons in CPU time (user + system of the process doing the work; the CLI rows: of the "
+        "whole process). Disk waits (every commit's fsync) do not count, so these ratios show the runner's "
+        "own work, and are steadier on a busy machine. The targets are the issue's, on wall-clock time; "
+        "they are repeated here for orientation:",
+        "",
+        *TABLE_HEAD,
+        *(cpu.markdown() for row in rows if (cpu := bench.cpu_rows.get((row.scenario, row.contender)))),
+        "",
+        "Floors:",
+        "",
+        *floors,
+        "",
+        "Spread of every contender (seconds per run; the library no-op: per call):",
+        "",
+        *spread_table(bench.samples),
+        "",
+        f"Total time of the run: {elapsed:.0f} s.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+# --- command line -------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, 3 repetitions: seconds")
+    parser.add_argument("--repeat", type=int, metavar="N", help="repetitions per contender (default 5; --quick: 3)")
+    parser.add_argument("--output", metavar="FILE", help="write the markdown report to FILE as well")
+    parser.add_argument("--worker", nargs=3, metavar=("KIND", "DB", "DIR"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.repeat is not None and args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.worker:
+        run_worker(*args.worker)
+        return 0
+    config = Config.from_args(args.quick, args.repeat)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="homesections-bench-") as work:
+        ENV["PYTHONPYCACHEPREFIX"] = str(Path(work) / "pycache")
+        checked_run([sys.executable, "-c", "import click, sqlite3, homesections.cli"], capture_output=True)
+        bench = Bench(config, Path(work))
+        rows = bench.run()
+    text = report(config, args.quick, rows, bench, time.perf_counter() - started)
+    print(text, end="")
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
