@@ -67,12 +67,17 @@ def normalise_sql_text(raw: bytes, path: str | os.PathLike[str]) -> str:
 
 
 class MigrationFile:
-    """One direction of a migration, read from disk when asked; only its checksum is remembered."""
+    """One direction of a migration, read from disk once, when first asked.
 
-    __slots__ = ("_checksum", "_transactional", "filename")
+    The text is kept (migration files are small); the statements are split
+    again when asked, so ten thousand parsed migrations never sit in memory.
+    """
+
+    __slots__ = ("_checksum", "_text", "_transactional", "filename")
 
     def __init__(self, filename: str | os.PathLike[str]) -> None:
         self.filename = os.fspath(filename)
+        self._text: str | None = None
         self._checksum: str | None = None
         self._transactional: bool | None = None
 
@@ -100,12 +105,14 @@ class MigrationFile:
     @property
     def text(self) -> str:
         """The normalised file text."""
-        try:
-            with open(self.filename, "rb") as file:
-                raw = file.read()
-        except OSError as exc:
-            raise MigrationFileError(f"{self.filename}: cannot read: {exc.strerror}") from None
-        return normalise_sql_text(raw, self.filename)
+        if self._text is None:
+            try:
+                with open(self.filename, "rb") as file:
+                    raw = file.read()
+            except OSError as exc:
+                raise MigrationFileError(f"{self.filename}: cannot read: {exc.strerror}") from None
+            self._text = normalise_sql_text(raw, self.filename)
+        return self._text
 
     @property
     def statements(self) -> list[Statement]:

@@ -141,7 +141,8 @@ def apply(
     """``migrate`` for migrations already discovered, so ``verify`` reads each file once."""
     _check_up_target(to, steps, available)
     path = os.fspath(database)
-    if not os.path.exists(path):
+    checked_all = not os.path.exists(path)
+    if checked_all:
         _check_statements(available)  # all pending: refuse a bad file before creating anything
     conn = _open(path, "create", lock_timeout)
     results: list[MigrationResult] = []
@@ -151,16 +152,19 @@ def apply(
         seen: int | None = None  # PRAGMA data_version inside our last transaction
         while steps is None or len(results) < steps:
             with _write_transaction(conn, path, lock_timeout):
-                if seen is None or _data_version(conn) != seen:
+                # Unchanged by our own commits; no one else commits while we hold the lock.
+                current = _data_version(conn)
+                if current != seen:
                     # First step, or another connection committed meanwhile: plan again.
                     if not _has_bookkeeping(conn, path):
                         conn.execute(_CREATE_BOOKKEEPING)
-                    pending = deque(_check_statements(_plan_up(available, _read_applied(conn), to)))
+                    planned = _plan_up(available, _read_applied(conn), to)
+                    pending = deque(planned if checked_all else _check_statements(planned))
                     baseline = _foreign_key_violations(conn)
+                seen = current
                 migration = pending.popleft() if pending else None
                 if migration is not None and migration.up.transactional:
                     seconds, baseline = _run(conn, migration, "up", baseline)
-                    seen = _data_version(conn)  # our own commit leaves it as it is
             if migration is None:
                 break
             if not migration.up.transactional:
@@ -217,21 +221,22 @@ def revert(
         seen: int | None = None  # PRAGMA data_version inside our last transaction
         while targets is None or targets:
             with _write_transaction(conn, path, lock_timeout):
+                current = _data_version(conn)
                 if targets is None:
                     applied = _read_applied(conn) if _has_bookkeeping(conn, path) else {}
                     targets = deque(_plan_down(by_version, applied, to, steps))
                     baseline = _foreign_key_violations(conn)
-                elif seen is None or _data_version(conn) != seen:
+                elif current != seen:
                     if _newest_applied(conn) != targets[0].version:
                         raise ConcurrentChangeError(
                             f"{path}: another process changed the applied migrations during the rollback; "
                             f"{len(results)} rolled back, the rest left as they are: run it again"
                         )
                     baseline = _foreign_key_violations(conn)
+                seen = current
                 migration = targets.popleft() if targets else None
                 if migration is not None and migration.down.transactional:
                     seconds, baseline = _run(conn, migration, "down", baseline)
-                    seen = _data_version(conn)
             if migration is None:
                 break
             if not migration.down.transactional:
@@ -416,7 +421,11 @@ def _run_outside_transaction(
     """
     started = time.perf_counter()
     source = migration.file(direction)
-    _execute_file(conn, source)
+    try:
+        _execute_file(conn, source)
+    finally:
+        # The file may have turned foreign keys on; later rebuilds must not cascade.
+        conn.execute("PRAGMA foreign_keys = OFF")
     with _write_transaction(conn, path, lock_timeout):
         after = _refuse_new_violations(conn, source, before, "its statements stay applied and it is not recorded")
         # Two runners may both have run the file; the first to get here records it.
@@ -499,7 +508,7 @@ def _open(path: str, mode: Literal["read", "write", "create"], lock_timeout: flo
     try:
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         # Off while migrating: in a table rebuild, dropping the old table would
-        # cascade-delete every child row (set again before each transaction).
+        # cascade-delete every child row (set again after each no-transaction file).
         conn.execute("PRAGMA foreign_keys = OFF")
     except sqlite3.Error as exc:
         conn.close()
@@ -530,13 +539,8 @@ def _check_writable(path: str, exists: bool) -> None:
 
 @contextmanager
 def _write_transaction(conn: sqlite3.Connection, path: str, lock_timeout: float) -> Iterator[None]:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error, with SQLite errors made readable.
-
-    Foreign keys are switched off before each BEGIN (the pragma is a no-op
-    inside a transaction), since a no-transaction file may have turned them on.
-    """
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error, with SQLite errors made readable."""
     try:
-        conn.execute("PRAGMA foreign_keys = OFF")
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.Error as exc:
         raise database_error(path, exc, lock_timeout) from None

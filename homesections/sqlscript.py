@@ -55,10 +55,11 @@ def split_statements(text: str) -> list[Statement]:
     ends.append(len(text))
 
     statements: list[Statement] = []
+    leading_noise = re.compile(_LEADING_NOISE, re.DOTALL)
     start = counted_up_to = 0
     line = 1
     for end in ends:
-        begin = re.compile(_LEADING_NOISE, re.DOTALL).match(text, start, end).end()
+        begin = leading_noise.match(text, start, end).end()
         body = text[begin:end]
         if body.strip(" \t\r\n;"):
             line += text.count("\n", counted_up_to, begin)
