@@ -545,8 +545,12 @@ class Bench:
         """The console script on an up-to-date database (shipped migrations) against bare start-up."""
         repeat, shipped = self.config.cheap_repeat, self.shipped
         floor = command(IMPORT_FLOOR, lambda _db: [sys.executable, "-c", "import click, sqlite3"], repeat)
-        up = command("homesections migrate up", lambda db: [*CLI, "-d", str(db), "migrate", "up"], repeat, shipped)
-        status = command("homesections status", lambda db: [*CLI, "-d", str(db), "status"], repeat, shipped)
+        # --database, not -d: click tries every short option as a long one first, and its "no such
+        # option" path imports difflib (a few ms). That is click's cost; docs/performance.md shows it.
+        up = command(
+            "homesections migrate up", lambda db: [*CLI, "--database", str(db), "migrate", "up"], repeat, shipped
+        )
+        status = command("homesections status", lambda db: [*CLI, "--database", str(db), "status"], repeat, shipped)
         samples = self.round_robin("CLI", [floor, up, status], warm_up=True)
         return [
             self.compare("no-op up, CLI", up.name, samples[up.name], samples[floor.name], 1.15),

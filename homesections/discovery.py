@@ -15,10 +15,11 @@ import re
 from typing import TYPE_CHECKING, NamedTuple
 
 from .errors import MigrationFileError, MigrationsNotFoundError
-from .sqlscript import TRANSACTION_CONTROL, Statement, split_statements
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from .sqlscript import Statement
 
 try:  # The interpreter's own SHA-256: hashlib would load OpenSSL, a few ms of every start-up.
     from _sha2 import sha256  # Python >= 3.12
@@ -117,6 +118,8 @@ class MigrationFile:
     @property
     def statements(self) -> list[Statement]:
         """The statements to run, refusing any that would break the runner's transaction."""
+        from .sqlscript import TRANSACTION_CONTROL, split_statements  # not needed by a no-op start-up
+
         statements = split_statements(self.text)
         for statement in statements:
             if statement.keyword in TRANSACTION_CONTROL:
