@@ -53,6 +53,8 @@ class _Root(click.Group):
         except HomesectionsError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except BrokenPipeError:
+            raise  # `homesections status | head`: click closes quietly
         except (sqlite3.Error, OSError) as exc:
             # Not expected past the library's own checks; still one line, never a traceback.
             click.echo(f"error: {type(exc).__name__}: {exc}", err=True)
