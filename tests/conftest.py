@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import closing
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
+
+from homesections.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED_MIGRATIONS = REPO / "sql"
@@ -74,3 +78,37 @@ def schema_of(path: Path) -> list[tuple[str, str, str, str | None]]:
 def snapshot() -> Callable[[Path], bytes]:
     """The bytes of a file, to prove a command changed nothing."""
     return lambda path: Path(path).read_bytes()
+
+
+# --- the CLI in-process, shared by the CLI test modules ---
+
+
+def invoke(runner: CliRunner, args: Sequence[str | os.PathLike[str]], **kwargs: object) -> Result:
+    """Run ``homesections ARGS`` in-process, under its real program name."""
+    return runner.invoke(main, [os.fspath(arg) for arg in args], prog_name="homesections", **kwargs)
+
+
+def ok(result: Result) -> Result:
+    """Assert a clean success (no stray exception, nothing on stderr) and return the result."""
+    assert result.exception is None or (isinstance(result.exception, SystemExit) and result.exit_code == 0), (
+        result.exception,
+        result.stdout,
+        result.stderr,
+    )
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    assert result.stderr == "", result.stderr
+    return result
+
+
+def assert_error(result: Result, *fragments: str) -> str:
+    """Exit 1 with exactly one stderr line ``error: ...`` holding every fragment; return that line."""
+    # CliRunner turns an uncaught exception into exit code 1 too: insist on a deliberate exit.
+    assert isinstance(result.exception, SystemExit), (result.exception, result.stdout, result.stderr)
+    assert result.exit_code == 1, (result.exit_code, result.stdout, result.stderr)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: "), lines[0]
+    assert "Traceback" not in result.stderr + result.stdout
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    return lines[0]

@@ -14,16 +14,15 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import REPO, SHIPPED_MIGRATIONS, applied_versions, tables, write_migration
+from conftest import REPO, SHIPPED_MIGRATIONS, applied_versions, assert_error, invoke, ok, tables, write_migration
 
 from homesections import NO_TRANSACTION_DIRECTIVE, discover, migrate
 from homesections.authoring import diff_schemas, dump_schema, new_migration, normalise_sql, read_schema, verify
-from homesections.cli import main
 from homesections.errors import MigrationFileError
 
 ENV_VARS = ("HOMESECTIONS_DATABASE", "HOMESECTIONS_MIGRATIONS", "HOMESECTIONS_LOCK_TIMEOUT")
@@ -51,36 +50,6 @@ def _guard_shipped_sql(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()
-
-
-def invoke(runner: CliRunner, args: Sequence[str | os.PathLike[str]]) -> Result:
-    """Run ``homesections ARGS`` in-process, under its real program name."""
-    return runner.invoke(main, [os.fspath(arg) for arg in args], prog_name="homesections")
-
-
-def ok(result: Result) -> Result:
-    """Assert a clean success: exit 0, no stray exception, nothing on stderr."""
-    assert result.exception is None or (isinstance(result.exception, SystemExit) and result.exit_code == 0), (
-        result.exception,
-        result.stdout,
-        result.stderr,
-    )
-    assert result.exit_code == 0, (result.stdout, result.stderr)
-    assert result.stderr == "", result.stderr
-    return result
-
-
-def assert_error(result: Result, *fragments: str) -> str:
-    """Exit 1 with exactly one stderr line ``error: ...`` holding every fragment; return that line."""
-    assert isinstance(result.exception, SystemExit), (result.exception, result.stdout, result.stderr)
-    assert result.exit_code == 1, (result.exit_code, result.stdout, result.stderr)
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: "), lines[0]
-    assert "Traceback" not in result.stderr + result.stdout
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
-    return lines[0]
 
 
 def make_db(path: Path, *statements: str) -> Path:

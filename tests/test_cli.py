@@ -21,9 +21,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import SHIPPED_MIGRATIONS, applied_versions, tables, write_migration
-
-from homesections.cli import main
+from conftest import SHIPPED_MIGRATIONS, applied_versions, assert_error, invoke, ok, tables, write_migration
 
 ENV_VARS = ("HOMESECTIONS_DATABASE", "HOMESECTIONS_MIGRATIONS", "HOMESECTIONS_LOCK_TIMEOUT")
 DURATION = r"\((?:\d+(?:\.\d+)? ms|\d+(?:\.\d+)? s)\)"
@@ -45,37 +43,6 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()
-
-
-def invoke(runner: CliRunner, args: Sequence[str | os.PathLike[str]], **kwargs: object) -> Result:
-    """Run ``homesections ARGS`` in-process, under its real program name."""
-    return runner.invoke(main, [os.fspath(arg) for arg in args], prog_name="homesections", **kwargs)
-
-
-def ok(result: Result) -> Result:
-    """Assert a clean success (no stray exception, nothing on stderr) and return the result."""
-    assert result.exception is None or (isinstance(result.exception, SystemExit) and result.exit_code == 0), (
-        result.exception,
-        result.stdout,
-        result.stderr,
-    )
-    assert result.exit_code == 0, (result.stdout, result.stderr)
-    assert result.stderr == "", result.stderr
-    return result
-
-
-def assert_error(result: Result, *fragments: str) -> str:
-    """Exit 1 with exactly one stderr line ``error: ...`` holding every fragment; return that line."""
-    # CliRunner turns an uncaught exception into exit code 1 too: insist on a deliberate exit.
-    assert isinstance(result.exception, SystemExit), (result.exception, result.stdout, result.stderr)
-    assert result.exit_code == 1, (result.exit_code, result.stdout, result.stderr)
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: "), lines[0]
-    assert "Traceback" not in result.stderr + result.stdout
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
-    return lines[0]
 
 
 def assert_usage_error(result: Result) -> None:
