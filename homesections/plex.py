@@ -54,7 +54,12 @@ class PlexItem:
 
 @dataclass(frozen=True)
 class PlexHub:
-    """One hub of a reply, its items in the server's order."""
+    """One hub of a reply, its items in the server's order.
+
+    Fields carry Plex's names: ``key`` is the hub's path ("See all"), which the
+    cache stores in ``home_sections.hub_key``; ``hub_key`` is Plex's ``hubKey``,
+    the list of the items' ids, which the cache keeps as rows instead.
+    """
 
     identifier: str
     title: str
