@@ -70,16 +70,20 @@ def normalise_sql_text(raw: bytes, path: str | os.PathLike[str]) -> str:
 class MigrationFile:
     """One direction of a migration, read from disk once, when first asked.
 
-    The text is kept (migration files are small); the statements are split
-    again when asked, so ten thousand parsed migrations never sit in memory.
+    The text is kept (migration files are small). The statements are kept
+    from their first split until ``release_statements``: the runner splits
+    a pending file once to check it before anything runs, executes those
+    same statements, then releases them, so a long run does not keep every
+    parsed migration it has applied.
     """
 
-    __slots__ = ("_checksum", "_text", "_transactional", "filename")
+    __slots__ = ("_checksum", "_statements", "_text", "_transactional", "filename")
 
     def __init__(self, filename: str | os.PathLike[str]) -> None:
         self.filename = os.fspath(filename)
         self._text: str | None = None
         self._checksum: str | None = None
+        self._statements: list[Statement] | None = None
         self._transactional: bool | None = None
 
     def __repr__(self) -> str:
@@ -118,16 +122,22 @@ class MigrationFile:
     @property
     def statements(self) -> list[Statement]:
         """The statements to run, refusing any that would break the runner's transaction."""
-        from .sqlscript import TRANSACTION_CONTROL, split_statements  # not needed by a no-op start-up
+        if self._statements is None:
+            from .sqlscript import TRANSACTION_CONTROL, split_statements  # not needed by a no-op start-up
 
-        statements = split_statements(self.text)
-        for statement in statements:
-            if statement.keyword in TRANSACTION_CONTROL:
-                raise MigrationFileError(
-                    f"{self.filename}:{statement.line}: {statement.keyword} is not allowed in a migration: "
-                    "homesections runs each migration in its own transaction"
-                )
-        return statements
+            statements = split_statements(self.text)
+            for statement in statements:
+                if statement.keyword in TRANSACTION_CONTROL:
+                    raise MigrationFileError(
+                        f"{self.filename}:{statement.line}: {statement.keyword} is not allowed in a migration: "
+                        "homesections runs each migration in its own transaction"
+                    )
+            self._statements = statements
+        return self._statements
+
+    def release_statements(self) -> None:
+        """Forget the split statements (they are split again if asked for); the text and checksum stay."""
+        self._statements = None
 
     @property
     def transactional(self) -> bool:

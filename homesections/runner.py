@@ -53,6 +53,9 @@ _RECORD = (
     "VALUES (?, ?, ?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))"
 )
 _FORGET = "DELETE FROM schema_migrations WHERE version = ?"
+# A foreign key is declared with REFERENCES, in CREATE TABLE or ALTER TABLE ... ADD COLUMN;
+# LIKE ignores ASCII case. A false match (a name holding the word) only means one more check.
+_ANY_FOREIGN_KEY = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND sql LIKE '%references%' LIMIT 1"
 
 Direction = Literal["up", "down"]
 State = Literal["applied", "pending", "modified", "missing"]
@@ -148,7 +151,7 @@ def apply(
     results: list[MigrationResult] = []
     try:
         pending: deque[Migration] = deque()
-        baseline: Violations = Counter()
+        baseline: Violations | None = None
         seen: int | None = None  # PRAGMA data_version inside our last transaction
         while steps is None or len(results) < steps:
             with _write_transaction(conn, path, lock_timeout):
@@ -160,7 +163,7 @@ def apply(
                         conn.execute(_CREATE_BOOKKEEPING)
                     planned = _plan_up(available, _read_applied(conn), to)
                     pending = deque(planned if checked_all else _check_statements(planned))
-                    baseline = _foreign_key_violations(conn)
+                    baseline = _foreign_key_baseline(conn) if pending else None
                 seen = current
                 migration = pending.popleft() if pending else None
                 if migration is not None and migration.up.transactional:
@@ -217,7 +220,7 @@ def revert(
     results: list[MigrationResult] = []
     try:
         targets: deque[Migration] | None = None
-        baseline: Violations = Counter()
+        baseline: Violations | None = None
         seen: int | None = None  # PRAGMA data_version inside our last transaction
         while targets is None or targets:
             with _write_transaction(conn, path, lock_timeout):
@@ -225,14 +228,14 @@ def revert(
                 if targets is None:
                     applied = _read_applied(conn) if _has_bookkeeping(conn, path) else {}
                     targets = deque(_plan_down(by_version, applied, to, steps))
-                    baseline = _foreign_key_violations(conn)
+                    baseline = _foreign_key_baseline(conn) if targets else None
                 elif current != seen:
                     if _newest_applied(conn) != targets[0].version:
                         raise ConcurrentChangeError(
                             f"{path}: another process changed the applied migrations during the rollback; "
                             f"{len(results)} rolled back, the rest left as they are: run it again"
                         )
-                    baseline = _foreign_key_violations(conn)
+                    baseline = _foreign_key_baseline(conn)
                 seen = current
                 migration = targets.popleft() if targets else None
                 if migration is not None and migration.down.transactional:
@@ -391,8 +394,8 @@ def _result(migration: Migration, direction: Direction, seconds: float) -> Migra
 
 
 def _run(
-    conn: sqlite3.Connection, migration: Migration, direction: Direction, before: Violations
-) -> tuple[float, Violations]:
+    conn: sqlite3.Connection, migration: Migration, direction: Direction, before: Violations | None
+) -> tuple[float, Violations | None]:
     """Run one direction of a migration and its bookkeeping; the caller commits.
 
     ``before`` holds the foreign-key violations already there; returns the
@@ -412,8 +415,8 @@ def _run_outside_transaction(
     migration: Migration,
     direction: Direction,
     lock_timeout: float,
-    before: Violations,
-) -> tuple[float, Violations]:
+    before: Violations | None,
+) -> tuple[float, Violations | None]:
     """Run a ``no-transaction`` file statement by statement, then record it in a transaction of its own.
 
     Not atomic: a failure leaves the statements that ran, and the migration
@@ -442,14 +445,22 @@ def _record(conn: sqlite3.Connection, migration: Migration, direction: Direction
 
 
 def _execute_file(conn: sqlite3.Connection, source: MigrationFile) -> None:
-    for statement in source.statements:
-        try:
-            conn.execute(statement.sql)
-        except sqlite3.Error as exc:
-            hint = ""
-            if "within a transaction" in str(exc) and source.transactional:
-                hint = f" (start the file with the line '{NO_TRANSACTION_DIRECTIVE}' to run it outside a transaction)"
-            raise MigrationFailedError(f"{source.filename}:{statement.line}: {exc}{hint}") from None
+    """Run the file's statements, the ones split when it was checked; then let them go."""
+    try:
+        for statement in source.statements:
+            try:
+                conn.execute(statement.sql)
+            except sqlite3.Error as exc:
+                raise _statement_failed(source, statement.line, exc) from None
+    finally:
+        source.release_statements()
+
+
+def _statement_failed(source: MigrationFile, line: int, exc: sqlite3.Error) -> MigrationFailedError:
+    hint = ""
+    if "within a transaction" in str(exc) and source.transactional:
+        hint = f" (start the file with the line '{NO_TRANSACTION_DIRECTIVE}' to run it outside a transaction)"
+    return MigrationFailedError(f"{source.filename}:{line}: {exc}{hint}")
 
 
 def _foreign_key_violations(conn: sqlite3.Connection) -> Violations:
@@ -457,14 +468,32 @@ def _foreign_key_violations(conn: sqlite3.Connection) -> Violations:
     return Counter((table, parent) for table, _rowid, parent, _fkid in conn.execute("PRAGMA foreign_key_check"))
 
 
+def _foreign_key_baseline(conn: sqlite3.Connection) -> Violations | None:
+    """The violations already there, or None when no table declares a foreign key.
+
+    Only a table with a REFERENCES clause can hold a violation. With none
+    in the schema, the check waits for a migration whose text mentions one:
+    in a schema of ten thousand tables, ``foreign_key_check`` after each
+    schema change costs more than the migration itself.
+    """
+    if conn.execute(_ANY_FOREIGN_KEY).fetchone() is None:
+        return None
+    return _foreign_key_violations(conn)
+
+
 def _refuse_new_violations(
-    conn: sqlite3.Connection, source: MigrationFile, before: Violations, outcome: str
-) -> Violations:
+    conn: sqlite3.Connection, source: MigrationFile, before: Violations | None, outcome: str
+) -> Violations | None:
     """Foreign keys are off while migrating (a table rebuild must not cascade), so check them by hand.
 
     Only violations this migration added count: orphans the application left
-    before must not block every later migration.
+    before must not block every later migration. ``before`` is None while no
+    table declares a foreign key (see ``_foreign_key_baseline``).
     """
+    if before is None:
+        if "references" not in source.text.lower():
+            return None  # still no foreign key anywhere: nothing can violate one
+        before = Counter()
     after = _foreign_key_violations(conn)
     added = after - before
     if added:

@@ -16,9 +16,10 @@ import sqlite3
 from typing import NamedTuple
 
 # Whitespace and comments that may precede a statement's first keyword.
-# Compiled on first use (re keeps them): a no-op start-up splits nothing.
-_LEADING_NOISE = r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?(?:\*/|$))*"
-_FIRST_WORD = r"[A-Za-z_]+"
+# Compiled here, not at package import: this module loads on the first split,
+# and a no-op start-up splits nothing.
+_LEADING_NOISE = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?(?:\*/|$))*", re.DOTALL)
+_FIRST_WORD = re.compile(r"[A-Za-z_]+")
 
 # Statements that would end or nest the transaction the runner opened.
 TRANSACTION_CONTROL = frozenset({"BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE"})
@@ -33,7 +34,7 @@ class Statement(NamedTuple):
     @property
     def keyword(self) -> str:
         """The statement's first word in upper case (``CREATE``, ``BEGIN``...)."""
-        match = re.match(_FIRST_WORD, self.sql)
+        match = _FIRST_WORD.match(self.sql)
         return match.group(0).upper() if match else ""
 
 
@@ -55,11 +56,10 @@ def split_statements(text: str) -> list[Statement]:
     ends.append(len(text))
 
     statements: list[Statement] = []
-    leading_noise = re.compile(_LEADING_NOISE, re.DOTALL)
     start = counted_up_to = 0
     line = 1
     for end in ends:
-        begin = leading_noise.match(text, start, end).end()
+        begin = _LEADING_NOISE.match(text, start, end).end()
         body = text[begin:end]
         if body.strip(" \t\r\n;"):
             line += text.count("\n", counted_up_to, begin)

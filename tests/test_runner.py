@@ -809,6 +809,76 @@ def test_orphans_left_by_the_application_do_not_block_later_migrations(migration
     assert applied_versions(db_path) == [1, 2]
 
 
+def test_foreign_keys_declared_in_a_run_are_checked_for_the_rest_of_it(migrations_dir: Path, db_path: Path) -> None:
+    # No foreign key before the run: the check starts with the first file that declares one.
+    write_migration(migrations_dir, "0001", "plain", "CREATE TABLE p (id INTEGER PRIMARY KEY);\n", "DROP TABLE p;\n")
+    write_migration(
+        migrations_dir,
+        "0002",
+        "child",
+        "CREATE TABLE c (id INTEGER PRIMARY KEY, p_id INTEGER ReFeReNcEs p (id));\n",
+        "DROP TABLE c;\n",
+    )
+    write_migration(
+        migrations_dir, "0003", "orphan", "INSERT INTO c VALUES (1, 99);\n", "DELETE FROM c WHERE id = 1;\n"
+    )
+
+    with pytest.raises(ForeignKeyViolationError, match=r"0003_orphan\.up\.sql: leaves 1 row.*c -> p"):
+        homesections.migrate(db_path, migrations_dir)
+
+    assert applied_versions(db_path) == [1, 2]
+    assert rows(db_path, "SELECT count(*) FROM c") == [(0,)]
+
+
+def test_a_foreign_key_added_by_alter_table_is_checked(migrations_dir: Path, db_path: Path) -> None:
+    write_migration(
+        migrations_dir,
+        "0001",
+        "tables",
+        "CREATE TABLE p (id INTEGER PRIMARY KEY);\nCREATE TABLE c (id INTEGER PRIMARY KEY);\n"
+        "INSERT INTO c VALUES (1);\n",
+        "DROP TABLE c;\nDROP TABLE p;\n",
+    )
+    homesections.migrate(db_path, migrations_dir)
+    write_migration(
+        migrations_dir,
+        "0002",
+        "link",
+        "ALTER TABLE c ADD COLUMN p_id INTEGER REFERENCES p (id);\nUPDATE c SET p_id = 7;\n",
+        "",
+    )
+
+    with pytest.raises(ForeignKeyViolationError, match=r"0002_link\.up\.sql: leaves 1 row"):
+        homesections.migrate(db_path, migrations_dir)
+
+    assert applied_versions(db_path) == [1]
+
+
+def test_a_down_file_that_orphans_rows_is_refused(migrations_dir: Path, db_path: Path) -> None:
+    write_migration(
+        migrations_dir,
+        "0001",
+        "tables",
+        "CREATE TABLE p (id INTEGER PRIMARY KEY);\n"
+        "CREATE TABLE c (id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p (id));\n",
+        "DROP TABLE c;\nDROP TABLE p;\n",
+    )
+    write_migration(
+        migrations_dir,
+        "0002",
+        "rows",
+        "INSERT INTO p VALUES (1);\nINSERT INTO c VALUES (1, 1);\n",
+        "DELETE FROM p;\n",  # forgets the child row
+    )
+    homesections.migrate(db_path, migrations_dir)
+
+    with pytest.raises(ForeignKeyViolationError, match=r"0002_rows\.down\.sql: leaves 1 row.*c -> p"):
+        homesections.rollback(db_path, migrations_dir)
+
+    assert applied_versions(db_path) == [1, 2]
+    assert rows(db_path, "SELECT count(*) FROM p") == [(1,)]
+
+
 def test_a_hand_edited_bookkeeping_row_is_a_clear_error(three_migrations: Path, db_path: Path) -> None:
     homesections.migrate(db_path, three_migrations)
     with closing(sqlite3.connect(db_path)) as conn, conn:
