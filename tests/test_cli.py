@@ -23,6 +23,8 @@ import pytest
 from click.testing import CliRunner, Result
 from conftest import SHIPPED_MIGRATIONS, applied_versions, assert_error, invoke, ok, tables, write_migration
 
+import homesections
+
 ENV_VARS = ("HOMESECTIONS_DATABASE", "HOMESECTIONS_MIGRATIONS", "HOMESECTIONS_LOCK_TIMEOUT")
 DURATION = r"\((?:\d+(?:\.\d+)? ms|\d+(?:\.\d+)? s)\)"
 ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
@@ -874,3 +876,44 @@ def test_verify_handles_quotes_in_table_names(runner: CliRunner, migrations_dir:
     write_migration(migrations_dir, "0001", "odd", 'CREATE TABLE "a""b" (x INTEGER);\n', 'DROP TABLE "a""b";\n')
     result = ok(invoke(runner, ["-m", migrations_dir, "migrate", "verify"]))
     assert result.stdout.startswith("Verified 1 migration(s)")
+
+
+# --- start-up cost: what a no-op run imports -----------------------------------------
+
+# What a no-op run may load beyond click and sqlite3 (measured in bench/run.py; see docs/performance.md).
+# Each module kept out here costs every start-up 1-7 ms: translations (locale), pathlib,
+# hashlib (OpenSSL), dataclasses (inspect), importlib.metadata, click's suggestions (difflib).
+_STARTUP_MODULES = {
+    "homesections",
+    "homesections._record",
+    "homesections.cli",
+    "homesections.discovery",
+    "homesections.errors",
+    "homesections.runner",
+    "_sha2",  # the interpreter's own SHA-256 (3.12+)
+    "_sha256",  # the same on 3.11
+}
+_LOADED_BY_A_RUN = """
+import sys
+import click, sqlite3
+before = set(sys.modules)
+from homesections.cli import main
+try:
+    main(sys.argv[1:], prog_name="homesections")
+except SystemExit as exc:
+    assert not exc.code, exc.code
+print(" ".join(sorted(set(sys.modules) - before)), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("command", [["migrate", "up"], ["status"]])
+def test_a_no_op_run_loads_nothing_beyond_click_and_sqlite3(tmp_path: Path, command: list[str]) -> None:
+    # Long option names: click first tries a short one such as -d as a long one, and its
+    # "no such option" path loads difflib and the translations (docs/performance.md).
+    database = tmp_path / "cache.db"
+    homesections.migrate(database)
+    result = run([sys.executable, "-c", _LOADED_BY_A_RUN, *command, "--database", database], tmp_path)
+    assert result.returncode == 0, result.stderr
+    loaded = set(result.stderr.split())
+    assert "homesections.runner" in loaded  # the probe saw the run
+    assert loaded <= _STARTUP_MODULES, f"a no-op run now also loads {sorted(loaded - _STARTUP_MODULES)}"
