@@ -16,11 +16,9 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from .discovery import MAX_VERSION, Migration, discover
+from .discovery import MAX_VERSION, NAME_CHARACTERS, Migration, discover
 from .errors import HomesectionsError, MigrationFileError, MigrationsNotFoundError
 from .runner import apply, revert, status
-
-NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
 
 # The migrations' own objects: not SQLite's internal ones (sqlite_sequence,
 # autoindexes: a literal prefix, since LIKE treats "_" as a wildcard), not the runner's.
@@ -37,7 +35,7 @@ def new_migration(directory: str | os.PathLike[str], name: str) -> tuple[Path, P
     The down file holds only a comment, so the migration stays irreversible
     until someone writes its down.
     """
-    if not NAME_PATTERN.fullmatch(name):
+    if not (name and NAME_CHARACTERS.issuperset(name)):
         raise MigrationFileError(f"{name!r}: a migration name may hold only letters, digits, '_' and '-'")
     root = Path(directory)
     try:

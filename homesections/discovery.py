@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import os
 import re
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
+from ._record import Record
 from .errors import MigrationFileError, MigrationsNotFoundError
 
 if TYPE_CHECKING:
@@ -29,7 +30,8 @@ except ImportError:  # pragma: no cover - depends on the Python version
     except ImportError:
         from hashlib import sha256
 
-FILE_PATTERN = re.compile(r"^(?P<version>[0-9]+)_(?P<name>[A-Za-z0-9_-]+)\.(?P<direction>up|down)\.sql$")
+# <version>_<name>.<direction>.sql: version in ASCII digits; name in NAME_CHARACTERS.
+NAME_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
 # Versions are stored in an SQLite INTEGER, a signed 64-bit value.
 MAX_VERSION = 2**63 - 1
@@ -48,6 +50,24 @@ def packaged_migrations_dir() -> str:
     package_dir = os.path.dirname(os.path.realpath(__file__))
     installed = os.path.join(package_dir, "sql")
     return installed if os.path.isdir(installed) else os.path.join(os.path.dirname(package_dir), "sql")
+
+
+def parse_file_name(filename: str) -> tuple[str, str, str] | None:
+    """Split ``0003_home_sections.up.sql`` into ("0003", "home_sections", "up"); None if it does not fit.
+
+    By hand rather than by regular expression: compiling one costs every
+    start-up about 0.2 ms.
+    """
+    for direction in ("up", "down"):
+        stem = filename.removesuffix(f".{direction}.sql")
+        if stem != filename:
+            break
+    else:
+        return None
+    version, _, name = stem.partition("_")
+    if not (version.isascii() and version.isdigit() and name and NAME_CHARACTERS.issuperset(name)):
+        return None
+    return version, name, direction
 
 
 def normalise_sql_text(raw: bytes, path: str | os.PathLike[str]) -> str:
@@ -155,13 +175,16 @@ class MigrationFile:
         return self._checksum
 
 
-class Migration(NamedTuple):
+class Migration(Record):
     """A paired ``<version>_<name>.up.sql`` / ``.down.sql``."""
 
-    version: int
-    name: str
-    up: MigrationFile
-    down: MigrationFile
+    __slots__ = _fields = ("version", "name", "up", "down")
+
+    def __init__(self, version: int, name: str, up: MigrationFile, down: MigrationFile) -> None:
+        self.version = version
+        self.name = name
+        self.up = up
+        self.down = down
 
     @property
     def label(self) -> str:
@@ -200,8 +223,8 @@ def discover(directory: str | os.PathLike[str] | None = None) -> list[Migration]
     return migrations
 
 
-def _scan(root: str) -> dict[int, dict[str, str]]:
-    """Group the migration files of ``root`` by version, then direction."""
+def _scan(root: str) -> dict[int, dict[str, tuple[str, str, str]]]:
+    """Group the migration files of ``root`` by version, then direction: (path, version as written, name)."""
     try:
         entries = sorted(os.scandir(root), key=lambda entry: entry.name)
     except FileNotFoundError:
@@ -211,41 +234,40 @@ def _scan(root: str) -> dict[int, dict[str, str]]:
     except OSError as exc:
         raise MigrationsNotFoundError(f"cannot read migrations directory {root}: {exc.strerror}") from None
 
-    halves: dict[int, dict[str, str]] = {}
+    halves: dict[int, dict[str, tuple[str, str, str]]] = {}
     for entry in entries:
         if entry.name.startswith(".") or not entry.name.lower().endswith(".sql"):
             continue
         path = os.path.join(root, entry.name)
-        match = FILE_PATTERN.match(entry.name)
-        if match is None:
+        parsed = parse_file_name(entry.name)
+        if parsed is None:
             raise MigrationFileError(
                 f"{path}: file name does not match <version>_<name>.up.sql or <version>_<name>.down.sql "
                 "(version: digits; name: letters, digits, '_' and '-'); it would never run"
             )
         if not entry.is_file():
             raise MigrationFileError(f"{path}: not a regular file (a directory or a broken link?)")
-        version = int(match["version"])
+        written, name, direction = parsed
+        version = int(written)
         if not 0 < version <= MAX_VERSION:
             raise MigrationFileError(f"{path}: version must be between 1 and {MAX_VERSION}")
         same_version = halves.setdefault(version, {})
-        clash = same_version.get(match["direction"])
+        clash = same_version.get(direction)
         if clash is not None:
-            raise MigrationFileError(f"{clash} and {path}: two {match['direction']} files for version {version}")
-        same_version[match["direction"]] = path
+            raise MigrationFileError(f"{clash[0]} and {path}: two {direction} files for version {version}")
+        same_version[direction] = (path, written, name)
     return halves
 
 
-def _pair(version: int, files: dict[str, str]) -> Migration:
+def _pair(version: int, files: dict[str, tuple[str, str, str]]) -> Migration:
     """Build one migration from its two halves, or say which half is missing or clashes."""
     up, down = files.get("up"), files.get("down")
     if up is None or down is None:
         present = up or down
         wanted = "down" if up is not None else "up"
-        raise MigrationFileError(f"{present}: has no matching .{wanted}.sql file")
-    up_match = FILE_PATTERN.match(os.path.basename(up))
-    down_match = FILE_PATTERN.match(os.path.basename(down))
-    if up_match["name"] != down_match["name"] or up_match["version"] != down_match["version"]:  # type: ignore[index]
+        raise MigrationFileError(f"{present[0]}: has no matching .{wanted}.sql file")  # type: ignore[index]
+    if up[1:] != down[1:]:
         raise MigrationFileError(
-            f"{up} and {down}: two names for version {version} (both files must share <version>_<name>)"
+            f"{up[0]} and {down[0]}: two names for version {version} (both files must share <version>_<name>)"
         )
-    return Migration(version, up_match["name"], MigrationFile(up), MigrationFile(down))  # type: ignore[index]
+    return Migration(version, up[2], MigrationFile(up[0]), MigrationFile(down[0]))

@@ -20,8 +20,9 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from typing import Literal, NamedTuple
+from typing import Literal
 
+from ._record import Record
 from .discovery import NO_TRANSACTION_DIRECTIVE, Migration, MigrationFile, discover
 from .errors import (
     BookkeepingTableError,
@@ -62,36 +63,47 @@ State = Literal["applied", "pending", "modified", "missing"]
 MigrationsDir = str | os.PathLike[str] | None
 
 
-class MigrationResult(NamedTuple):
+class MigrationResult(Record):
     """One migration applied or rolled back, reported once committed.
 
     ``transactional`` is False for a file marked ``-- homesections: no-transaction``:
     its statements were not atomic.
     """
 
-    version: int
-    name: str
-    label: str
-    direction: Direction
-    seconds: float
-    transactional: bool = True
+    __slots__ = _fields = ("version", "name", "label", "direction", "seconds", "transactional")
+
+    def __init__(
+        self, version: int, name: str, label: str, direction: Direction, seconds: float, transactional: bool = True
+    ) -> None:
+        self.version = version
+        self.name = name
+        self.label = label
+        self.direction: Direction = direction
+        self.seconds = seconds
+        self.transactional = transactional
 
 
-class MigrationStatus(NamedTuple):
+class MigrationStatus(Record):
     """The state of one migration on disk, in the database, or both."""
 
-    version: int
-    name: str
-    state: State
-    applied_at: str | None
+    __slots__ = _fields = ("version", "name", "state", "applied_at")
+
+    def __init__(self, version: int, name: str, state: State, applied_at: str | None) -> None:
+        self.version = version
+        self.name = name
+        self.state: State = state
+        self.applied_at = applied_at
 
 
-class Status(NamedTuple):
+class Status(Record):
     """Every known migration, oldest first, and the database's current version."""
 
-    database: str
-    current_version: int
-    migrations: list[MigrationStatus]
+    __slots__ = _fields = ("database", "current_version", "migrations")
+
+    def __init__(self, database: str, current_version: int, migrations: list[MigrationStatus]) -> None:
+        self.database = database
+        self.current_version = current_version
+        self.migrations = migrations
 
     @property
     def is_up_to_date(self) -> bool:
@@ -99,11 +111,14 @@ class Status(NamedTuple):
         return all(migration.state == "applied" for migration in self.migrations)
 
 
-class _AppliedRow(NamedTuple):
-    version: int
-    name: str
-    checksum: str
-    applied_at: str
+class _AppliedRow(Record):
+    __slots__ = _fields = ("version", "name", "checksum", "applied_at")
+
+    def __init__(self, version: int, name: str, checksum: str, applied_at: str) -> None:
+        self.version = version
+        self.name = name
+        self.checksum = checksum
+        self.applied_at = applied_at
 
 
 Callback = Callable[[MigrationResult], None]

@@ -10,6 +10,7 @@ import pytest
 
 import homesections
 from homesections import MigrationFile, MigrationFileError, MigrationsNotFoundError, discover
+from homesections.discovery import parse_file_name
 
 
 def write(directory: Path, name: str, text: str | bytes = "SELECT 1;\n") -> Path:
@@ -125,6 +126,25 @@ def test_sql_file_whose_name_does_not_fit_the_pattern_is_an_error(migrations_dir
     write(migrations_dir, name)
 
     assert name in discover_error(migrations_dir)
+
+
+@pytest.mark.parametrize(
+    ("filename", "parsed"),
+    [
+        ("0003_home_sections.up.sql", ("0003", "home_sections", "up")),
+        ("12_add-style.down.sql", ("12", "add-style", "down")),
+        ("1_x.up.down.sql", None),  # "x.up" is not a name
+        ("1_.up.sql", None),
+        ("_x.up.sql", None),
+        ("1x_y.up.sql", None),
+        ("\u0661_x.up.sql", None),  # an Arabic-Indic digit: isdigit() says yes, a version says no
+        ("1_caf\u00e9.up.sql", None),
+        ("1_x.up.sql\n", None),
+        ("1_x.Up.sql", None),
+    ],
+)
+def test_file_names_are_parsed_exactly(filename: str, parsed: tuple[str, str, str] | None) -> None:
+    assert parse_file_name(filename) == parsed
 
 
 def test_version_zero_is_refused_even_when_paired(migrations_dir: Path) -> None:

@@ -886,3 +886,15 @@ def test_a_hand_edited_bookkeeping_row_is_a_clear_error(three_migrations: Path, 
 
     with pytest.raises(BookkeepingTableError, match="wrong type"):
         homesections.status(db_path, three_migrations)
+
+
+def test_results_compare_and_show_by_value(three_migrations: Path, db_path: Path) -> None:
+    first = homesections.status(db_path, three_migrations)
+    second = homesections.status(db_path, three_migrations)
+
+    assert first == second
+    assert first != homesections.Status(first.database, 1, first.migrations)
+    assert first.migrations[0] == homesections.MigrationStatus(1, "create_a", "pending", None)
+    assert hash(first.migrations[0]) == hash(homesections.MigrationStatus(1, "create_a", "pending", None))
+    assert repr(first.migrations[0]) == "MigrationStatus(version=1, name='create_a', state='pending', applied_at=None)"
+    assert first.migrations[0] != (1, "create_a", "pending", None)
