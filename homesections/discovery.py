@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from typing import TYPE_CHECKING
 
 from ._record import Record
@@ -22,13 +23,15 @@ if TYPE_CHECKING:
 
     from .sqlscript import Statement
 
-try:  # The interpreter's own SHA-256: hashlib would load OpenSSL, a few ms of every start-up.
-    from _sha2 import sha256  # Python >= 3.12
-except ImportError:  # pragma: no cover - depends on the Python version
-    try:
-        from _sha256 import sha256  # Python 3.11
-    except ImportError:
-        from hashlib import sha256
+# The interpreter's own SHA-256: hashlib would load OpenSSL, a few ms of every start-up.
+# Picked by version, since a failed import costs a search of the whole path.
+try:
+    if sys.version_info >= (3, 12):
+        from _sha2 import sha256
+    else:
+        from _sha256 import sha256
+except ImportError:  # pragma: no cover - a Python built without them
+    from hashlib import sha256
 
 # <version>_<name>.<direction>.sql: version in ASCII digits; name in NAME_CHARACTERS.
 NAME_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
@@ -47,9 +50,13 @@ def packaged_migrations_dir() -> str:
     An installed wheel carries them in ``homesections/sql``; a source
     checkout keeps them in ``sql/`` beside the package.
     """
-    package_dir = os.path.dirname(os.path.realpath(__file__))
-    installed = os.path.join(package_dir, "sql")
-    return installed if os.path.isdir(installed) else os.path.join(os.path.dirname(package_dir), "sql")
+    installed = installed_migrations_dir()
+    return installed if os.path.isdir(installed) else os.path.join(os.path.dirname(os.path.dirname(installed)), "sql")
+
+
+def installed_migrations_dir() -> str:
+    """Where an installed wheel keeps the shipped migrations: inside the package, not to be edited."""
+    return os.path.join(os.path.dirname(os.path.realpath(__file__)), "sql")
 
 
 def parse_file_name(filename: str) -> tuple[str, str, str] | None:

@@ -887,6 +887,7 @@ _STARTUP_MODULES = {
     "homesections",
     "homesections._record",
     "homesections.cli",
+    "homesections.cli.base",
     "homesections.discovery",
     "homesections.errors",
     "homesections.runner",

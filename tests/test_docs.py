@@ -14,8 +14,12 @@ README = (REPO / "README.md").read_text(encoding="utf-8")
 
 
 def _commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
+    """Every command, as click's help and completion see them (some load only when asked for)."""
     found = []
-    for name, command in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None, f"{prefix}{name} is listed but does not load"
         path = f"{prefix}{name}"
         found.append((path, command))
         if isinstance(command, click.Group):

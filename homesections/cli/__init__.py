@@ -1,0 +1,261 @@
+"""The ``homesections`` command: parse options, call the library, print.
+
+Nothing here touches a database or a file itself. Every library error is
+turned into one ``error:`` line and its exit code in ``_Root.invoke``;
+click's own usage errors exit with 2.
+
+This module holds what runs at an application's every start and in CI:
+``migrate up``, ``migrate down`` and ``status``. The authoring commands
+(``cli/authoring.py``) and the sections ones (``cli/sections.py``) load
+only when named.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+from typing import Any
+
+import click
+
+from .. import runner
+from ..discovery import Migration
+from ..errors import HomesectionsError, RefusalError
+from ..runner import MigrationResult
+from .base import Group, settings, shared_options
+
+
+class _Root(Group):
+    """The one place where library errors become messages and exit codes."""
+
+    group_class = Group
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except HomesectionsError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except BrokenPipeError:
+            raise  # `homesections status | head`: click closes quietly
+        except (sqlite3.Error, OSError) as exc:
+            # Not expected past the library's own checks; still one line, never a traceback.
+            click.echo(f"error: {type(exc).__name__}: {exc}", err=True)
+            ctx.exit(1)
+        except KeyboardInterrupt:
+            # SQLite has rolled back the open transaction by the time we get here.
+            click.echo(
+                "error: interrupted; a migration in progress was rolled back, earlier ones stay applied", err=True
+            )
+            ctx.exit(1)
+
+
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    # click.version_option would load translations at every start-up; this reads metadata only when asked.
+    if value and not ctx.resilient_parsing:
+        from importlib.metadata import version
+
+        click.echo(f"{ctx.find_root().info_name} {version('homesections')}")
+        ctx.exit()
+
+
+def _print_result(result: MigrationResult) -> None:
+    verb = "Applied" if result.direction == "up" else "Rolled back"
+    caveat = "" if result.transactional else ", outside a transaction: not atomic"
+    click.echo(f"{verb} {result.label} ({_duration(result.seconds)}{caveat})")
+
+
+def _print_plan(verb: str, plan: list[Migration], direction: str, verbose: bool) -> None:
+    """The dry run's output: what would run, in order, and with --verbose the statements."""
+    for migration in plan:
+        source = migration.file(direction)
+        caveat = "" if source.transactional else " (outside a transaction: not atomic)"
+        click.echo(f"{verb} {migration.label}{caveat}")
+        if verbose:
+            for statement in source.statements:
+                click.echo(f"    -- {source.name}:{statement.line}")
+                click.echo("\n".join(f"    {line}" for line in statement.sql.splitlines()))
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+@click.group(
+    name="homesections",
+    cls=_Root,
+    lazy={"schema": "homesections.cli.authoring:schema", "sections": "homesections.cli.sections:sections"},
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the version and exit.",
+)
+@shared_options(root=True)
+def main() -> None:
+    """Keep an offline media player's SQLite cache at the right schema version.
+
+    \b
+    Example:
+        homesections migrate up
+        homesections -d cache.db status
+    """
+
+
+@main.group(
+    lazy={"new": "homesections.cli.authoring:migrate_new", "verify": "homesections.cli.authoring:migrate_verify"}
+)
+@shared_options()
+def migrate() -> None:
+    """Apply and roll back migrations.
+
+    \b
+    Example:
+        homesections migrate up
+        homesections migrate down --steps 2
+    """
+
+
+@migrate.command("up")
+@shared_options()
+@click.option("--to", type=click.IntRange(min=0), metavar="VERSION", help="Stop after this version.")
+@click.option("--steps", type=click.IntRange(min=1), metavar="N", help="Apply at most N migrations.")
+@click.option("--dry-run", is_flag=True, help="Print what would be applied; change and create nothing.")
+@click.option("--verbose", "-v", is_flag=True, help="With --dry-run, print each statement too.")
+def migrate_up(to: int | None, steps: int | None, dry_run: bool, verbose: bool) -> None:
+    """Apply pending migrations in version order, each in its own transaction.
+
+    Creates the database file and its directory when missing.
+
+    \b
+    Example:
+        homesections migrate up
+        homesections migrate up --to 2 -d cache.db
+        homesections migrate up --dry-run --verbose
+    """
+    if to is not None and steps is not None:
+        raise click.UsageError("--to and --steps cannot be combined")
+    database, migrations, lock_timeout = settings()
+    if dry_run:
+        plan = runner.plan_migrate(database, migrations, to=to, steps=steps, lock_timeout=lock_timeout)
+        _print_plan("Would apply", plan, "up", verbose)
+        if not plan:
+            click.echo("Already up to date.")
+        return
+    applied = runner.migrate(
+        database, migrations, to=to, steps=steps, lock_timeout=lock_timeout, on_applied=_print_result
+    )
+    if not applied:
+        click.echo("Already up to date.")
+
+
+@migrate.command("down")
+@shared_options()
+@click.option(
+    "--to", type=click.IntRange(min=0), metavar="VERSION", help="Leave versions <= VERSION applied (0: none)."
+)
+@click.option("--steps", type=click.IntRange(min=1), metavar="N", help="Roll back the N newest migrations.")
+@click.option("--all", "everything", is_flag=True, help="Roll back every migration (same as --to 0).")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before --all.")
+@click.option("--dry-run", is_flag=True, help="Print what would be rolled back; change nothing.")
+@click.option("--verbose", "-v", is_flag=True, help="With --dry-run, print each statement too.")
+def migrate_down(to: int | None, steps: int | None, everything: bool, yes: bool, dry_run: bool, verbose: bool) -> None:
+    """Roll back the newest applied migration, or several.
+
+    Checks every migration to roll back first: if one has lost its files or
+    has an empty down file, nothing changes.
+
+    \b
+    Example:
+        homesections migrate down
+        homesections migrate down --to 1
+        homesections migrate down --all --yes
+        homesections migrate down --to 1 --dry-run
+    """
+    given = [
+        name for name, value in (("--to", to), ("--steps", steps), ("--all", everything or None)) if value is not None
+    ]
+    if len(given) > 1:
+        raise click.UsageError(f"{' and '.join(given)} cannot be combined")
+    database, migrations, lock_timeout = settings()
+    if everything:
+        to = 0
+    if dry_run:
+        plan = runner.plan_rollback(database, migrations, to=to, steps=steps, lock_timeout=lock_timeout)
+        _print_plan("Would roll back", plan, "down", verbose)
+        if not plan:
+            click.echo("Nothing to roll back.")
+        return
+    if everything:
+        _confirm_all(database, yes)
+    rolled_back = runner.rollback(
+        database, migrations, to=to, steps=steps, lock_timeout=lock_timeout, on_rolled_back=_print_result
+    )
+    if not rolled_back:
+        click.echo("Nothing to roll back.")
+
+
+def _confirm_all(database: str, yes: bool) -> None:
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise RefusalError("--all rolls back every migration: add --yes to confirm (there is no terminal to ask on)")
+    click.confirm(f"Roll back every migration in {database}?", abort=True)
+
+
+@main.command()
+@shared_options()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+@click.option("--exit-code", is_flag=True, help="Exit 1 when any migration is pending, modified or missing.")
+@click.pass_context
+def status(ctx: click.Context, as_json: bool, exit_code: bool) -> None:
+    """Show every migration and its state: applied, pending, modified or missing.
+
+    Only reads: never creates the database or its directory.
+
+    \b
+    Example:
+        homesections status
+        homesections status --json
+        homesections status --exit-code || homesections migrate up
+    """
+    database, migrations, lock_timeout = settings()
+    report = runner.status(database, migrations, lock_timeout=lock_timeout)
+    click.echo(_status_json(report) if as_json else _status_table(report))
+    if exit_code and not report.is_up_to_date:
+        ctx.exit(1)
+
+
+def _status_json(report: runner.Status) -> str:
+    import json
+
+    return json.dumps(
+        {
+            "database": report.database,
+            "current_version": report.current_version,
+            "migrations": [
+                {"version": m.version, "name": m.name, "state": m.state, "applied_at": m.applied_at}
+                for m in report.migrations
+            ],
+        },
+        indent=2,
+    )
+
+
+def _status_table(report: runner.Status) -> str:
+    rows = [("VERSION", "NAME", "STATE", "APPLIED AT")]
+    rows += [(f"{m.version:04d}", m.name, m.state, m.applied_at or "-") for m in report.migrations]
+    widths = [max(len(row[column]) for row in rows) for column in range(3)]
+    lines = [f"Database: {report.database} (version {report.current_version})", ""]
+    lines += [
+        "  ".join([*(cell.ljust(width) for cell, width in zip(row, widths, strict=False)), row[3]]) for row in rows
+    ]
+    counts: dict[str, int] = {}
+    for m in report.migrations:
+        counts[m.state] = counts.get(m.state, 0) + 1
+    lines += ["", ", ".join(f"{count} {state}" for state, count in counts.items()) + "."]
+    return "\n".join(lines)

@@ -1,0 +1,84 @@
+"""``migrate new``, ``migrate verify`` and ``schema``: for whoever writes migrations.
+
+Loaded only when named: an application's start-up never needs them.
+"""
+
+from __future__ import annotations
+
+import click
+
+from ..authoring import dump_schema, new_migration, verify, write_schema
+from ..discovery import installed_migrations_dir, packaged_migrations_dir
+from ..errors import MigrationFileError, RefusalError
+from .base import PATH, Command, settings, shared_options
+
+
+@click.command("new", cls=Command)
+@shared_options()
+@click.argument("name")
+def migrate_new(name: str) -> None:
+    """Write the next pair of migration files, NAME.up.sql and NAME.down.sql.
+
+    The version is the next free one, zero-padded to 4 digits. The directory
+    is created when missing; no file is ever overwritten.
+
+    \b
+    Example:
+        homesections -m sql migrate new add_hub_random
+    """
+    _database, migrations, _lock_timeout = settings()
+    if migrations is None:
+        migrations = packaged_migrations_dir()
+        if migrations == installed_migrations_dir():
+            raise MigrationFileError(
+                f"{migrations}: the packaged migrations belong to the installed package; "
+                "pass --migrations DIR (your checkout's sql/)"
+            )
+    for path in new_migration(migrations, name):
+        click.echo(f"Created {path}")
+
+
+@click.command("verify", cls=Command)
+@shared_options()
+def migrate_verify() -> None:
+    """Prove every migration reversible, on a scratch database.
+
+    For each migration in order: apply it, roll it back, check the schema
+    is exactly what it was before, apply it again. Also reports migrations
+    applied to --database (when it exists) whose up file changed since.
+    Never writes the real database.
+
+    \b
+    Example:
+        homesections migrate verify
+        homesections -m sql migrate verify
+    """
+    database, migrations, _lock_timeout = settings()
+    report = verify(migrations, database)
+    for finding in report.findings:
+        click.echo(finding)
+    if report.findings:
+        raise RefusalError(f"migrate verify: {len(report.findings)} problem(s) in {len(report.checked)} migration(s)")
+    irreversible = f"; irreversible, not rolled back: {', '.join(report.irreversible)}" if report.irreversible else ""
+    click.echo(
+        f"Verified {len(report.checked)} migration(s): each down restores the schema before its up{irreversible}."
+    )
+
+
+@click.command("schema", cls=Command)
+@shared_options()
+@click.option("--output", "-o", type=PATH, help="Write to this file instead of stdout.")
+def schema(output: str | None) -> None:
+    """Print the schema the migrations produce: sorted, stable, for code review.
+
+    \b
+    Example:
+        homesections schema
+        homesections -m sql schema --output docs/database/schema.sql
+    """
+    _database, migrations, _lock_timeout = settings()
+    if output is None:
+        click.echo(dump_schema(migrations), nl=False)
+        return
+    write_schema(output, migrations)
+    click.echo(f"Wrote {output}")
