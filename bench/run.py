@@ -21,7 +21,8 @@ process (``--worker``) that times only the operation, after its imports,
 and reports its CPU time and peak RSS. Child processes cache their bytecode
 in a private directory, as an installed package does. ``--repeat N`` sets
 the repetitions (default 5): the sub-second scenarios (CLI, library no-op,
-status) take three times as many, 10,000 migrations at most 3.
+status) take twelve times as many, since their medians move most with the
+machine's noise; 10,000 migrations take at most 3.
 
 How to read the table. ``median`` is the contender's median over the
 repetitions, ``floor`` the floor's median from the same rounds, and
@@ -425,6 +426,20 @@ def ratio_row(scenario: str, contender: str, value: float, floor: float, limit: 
     )
 
 
+def share_row(scenario: str, at_large: float, at_small: float) -> Row:
+    """Two ratios to the floor compared: how much the runner's share of the time grew."""
+    growth = at_large / at_small
+    return Row(
+        scenario,
+        "homesections.migrate",
+        f"{at_large:.2f}x",
+        f"{at_small:.2f}x",
+        f"{growth:.2f}x",
+        "≤ 1.20x",
+        verdict(growth <= 1.2),
+    )
+
+
 def allowance_row(scenario: str, contender: str, value: float, floor: float, allowance: float, unit: str) -> Row:
     """A contender against its floor plus an allowance (in ``unit``, as are the values): shows the difference."""
     extra = value - floor
@@ -458,7 +473,7 @@ class Config:
             repeat = repeat or 3
             return cls(repeat, min(repeat, 3), repeat, 5, 100, (100, 1_000), 100_000)
         repeat = repeat or 5
-        return cls(repeat, min(repeat, 3), 3 * repeat, 20, 1_000, (100, 1_000, 10_000), 1_000_000)
+        return cls(repeat, min(repeat, 3), 12 * repeat, 20, 1_000, (100, 1_000, 10_000), 1_000_000)
 
     def repeats_for(self, size: int) -> int:
         return self.big_repeat if size >= 10_000 else self.repeat
@@ -602,7 +617,24 @@ class Bench:
                 self.per_migration(taken[who, small], small),
             )
             rows.append(self.compare(scenario, contender, at_large, at_small, limit, 1, "/migration"))
+        rows.append(self.share_row(taken, small, large))
         return rows
+
+    def share_row(self, taken: dict[tuple[str, int], list[Sample]], small: int, large: int) -> Row:
+        """homesections' time over the floor's at the largest size, against the same at the smallest.
+
+        SQLite's own cost per migration grows with the schema (every CREATE
+        re-reads sqlite_master), for the floor as much as for any runner; this
+        row asks the flatness question of what the runner adds: 1.00 means
+        its share did not grow at all.
+        """
+
+        def share(size: int, cpu: bool) -> float:
+            return median(taken["library", size], cpu) / median(taken["floor", size], cpu)
+
+        scenario = f"scaling: homesections / floor at {thousands(large)}, against at {thousands(small)}"
+        self.cpu_rows[scenario, "homesections.migrate"] = share_row(scenario, share(large, True), share(small, True))
+        return share_row(scenario, share(large, False), share(small, False))
 
     @staticmethod
     def per_migration(samples: list[Sample], size: int) -> list[Sample]:

@@ -27,6 +27,7 @@ SCENARIOS = (
     f"status, {SIZE} applied",
     f"scaling: apply {SIZE}, per migration",
     f"scaling: per migration at {SIZE} / at {SIZE}",
+    f"scaling: homesections / floor at {SIZE}, against at {SIZE}",
     f"data migration, {SIZE} rows",
     f"peak RSS, apply {SIZE}",
 )
