@@ -97,20 +97,19 @@ def normalise_sql_text(raw: bytes, path: str | os.PathLike[str]) -> str:
 class MigrationFile:
     """One direction of a migration, read from disk once, when first asked.
 
-    The text is kept (migration files are small). The statements are kept
-    from their first split until ``release_statements``: the runner splits
-    a pending file once to check it before anything runs, executes those
-    same statements, then releases them, so a long run does not keep every
-    parsed migration it has applied.
+    The text is kept (migration files are small); the statements are split
+    again when asked. The runner splits every pending file to check it before
+    the first one runs, then again to run it: keeping the split statements
+    in between would hold ten thousand parsed migrations in memory (+4 MiB
+    in the benchmark) to save about 10 µs per migration.
     """
 
-    __slots__ = ("_checksum", "_statements", "_text", "_transactional", "filename")
+    __slots__ = ("_checksum", "_text", "_transactional", "filename")
 
     def __init__(self, filename: str | os.PathLike[str]) -> None:
         self.filename = os.fspath(filename)
         self._text: str | None = None
         self._checksum: str | None = None
-        self._statements: list[Statement] | None = None
         self._transactional: bool | None = None
 
     def __repr__(self) -> str:
@@ -149,22 +148,16 @@ class MigrationFile:
     @property
     def statements(self) -> list[Statement]:
         """The statements to run, refusing any that would break the runner's transaction."""
-        if self._statements is None:
-            from .sqlscript import TRANSACTION_CONTROL, split_statements  # not needed by a no-op start-up
+        from .sqlscript import TRANSACTION_CONTROL, split_statements  # not needed by a no-op start-up
 
-            statements = split_statements(self.text)
-            for statement in statements:
-                if statement.keyword in TRANSACTION_CONTROL:
-                    raise MigrationFileError(
-                        f"{self.filename}:{statement.line}: {statement.keyword} is not allowed in a migration: "
-                        "homesections runs each migration in its own transaction"
-                    )
-            self._statements = statements
-        return self._statements
-
-    def release_statements(self) -> None:
-        """Forget the split statements (they are split again if asked for); the text and checksum stay."""
-        self._statements = None
+        statements = split_statements(self.text)
+        for statement in statements:
+            if statement.keyword in TRANSACTION_CONTROL:
+                raise MigrationFileError(
+                    f"{self.filename}:{statement.line}: {statement.keyword} is not allowed in a migration: "
+                    "homesections runs each migration in its own transaction"
+                )
+        return statements
 
     @property
     def transactional(self) -> bool:
@@ -230,8 +223,12 @@ def discover(directory: str | os.PathLike[str] | None = None) -> list[Migration]
     return migrations
 
 
-def _scan(root: str) -> dict[int, dict[str, tuple[str, str, str]]]:
-    """Group the migration files of ``root`` by version, then direction: (path, version as written, name)."""
+def _scan(root: str) -> dict[int, dict[str, str]]:
+    """Group the migration files of ``root`` by version, then direction.
+
+    Only paths are kept: with ten thousand files, anything more per file
+    shows in the run's peak memory.
+    """
     try:
         entries = sorted(os.scandir(root), key=lambda entry: entry.name)
     except FileNotFoundError:
@@ -241,7 +238,7 @@ def _scan(root: str) -> dict[int, dict[str, tuple[str, str, str]]]:
     except OSError as exc:
         raise MigrationsNotFoundError(f"cannot read migrations directory {root}: {exc.strerror}") from None
 
-    halves: dict[int, dict[str, tuple[str, str, str]]] = {}
+    halves: dict[int, dict[str, str]] = {}
     for entry in entries:
         if entry.name.startswith(".") or not entry.name.lower().endswith(".sql"):
             continue
@@ -254,27 +251,29 @@ def _scan(root: str) -> dict[int, dict[str, tuple[str, str, str]]]:
             )
         if not entry.is_file():
             raise MigrationFileError(f"{path}: not a regular file (a directory or a broken link?)")
-        written, name, direction = parsed
-        version = int(written)
+        version = int(parsed[0])
+        direction = parsed[2]
         if not 0 < version <= MAX_VERSION:
             raise MigrationFileError(f"{path}: version must be between 1 and {MAX_VERSION}")
         same_version = halves.setdefault(version, {})
         clash = same_version.get(direction)
         if clash is not None:
-            raise MigrationFileError(f"{clash[0]} and {path}: two {direction} files for version {version}")
-        same_version[direction] = (path, written, name)
+            raise MigrationFileError(f"{clash} and {path}: two {direction} files for version {version}")
+        same_version[direction] = path
     return halves
 
 
-def _pair(version: int, files: dict[str, tuple[str, str, str]]) -> Migration:
+def _pair(version: int, files: dict[str, str]) -> Migration:
     """Build one migration from its two halves, or say which half is missing or clashes."""
     up, down = files.get("up"), files.get("down")
     if up is None or down is None:
         present = up or down
         wanted = "down" if up is not None else "up"
-        raise MigrationFileError(f"{present[0]}: has no matching .{wanted}.sql file")  # type: ignore[index]
-    if up[1:] != down[1:]:
+        raise MigrationFileError(f"{present}: has no matching .{wanted}.sql file")
+    up_version, up_name, _ = parse_file_name(os.path.basename(up))  # type: ignore[misc]
+    down_version, down_name, _ = parse_file_name(os.path.basename(down))  # type: ignore[misc]
+    if (up_version, up_name) != (down_version, down_name):
         raise MigrationFileError(
-            f"{up[0]} and {down[0]}: two names for version {version} (both files must share <version>_<name>)"
+            f"{up} and {down}: two names for version {version} (both files must share <version>_<name>)"
         )
-    return Migration(version, up[2], MigrationFile(up[0]), MigrationFile(down[0]))
+    return Migration(version, up_name, MigrationFile(up), MigrationFile(down))

@@ -460,15 +460,11 @@ def _record(conn: sqlite3.Connection, migration: Migration, direction: Direction
 
 
 def _execute_file(conn: sqlite3.Connection, source: MigrationFile) -> None:
-    """Run the file's statements, the ones split when it was checked; then let them go."""
-    try:
-        for statement in source.statements:
-            try:
-                conn.execute(statement.sql)
-            except sqlite3.Error as exc:
-                raise _statement_failed(source, statement.line, exc) from None
-    finally:
-        source.release_statements()
+    for statement in source.statements:
+        try:
+            conn.execute(statement.sql)
+        except sqlite3.Error as exc:
+            raise _statement_failed(source, statement.line, exc) from None
 
 
 def _statement_failed(source: MigrationFile, line: int, exc: sqlite3.Error) -> MigrationFailedError:

@@ -46,7 +46,6 @@ def sections_import(source: str, name: str | None, source_type: str, reply: Any)
     Example:
         homesections sections import --source my-server --name "Living room" hubs.xml
     """
-
     database, _migrations, lock_timeout = settings()
     hubs = parse_hubs(reply.read(), origin=reply.name)
     result = replace_sections(database, source, hubs, source_type=source_type, name=name, lock_timeout=lock_timeout)
