@@ -21,8 +21,8 @@ process (``--worker``) that times only the operation, after its imports,
 and reports its CPU time and peak RSS. Child processes cache their bytecode
 in a private directory, as an installed package does. ``--repeat N`` sets
 the repetitions (default 5): the sub-second scenarios (CLI, library no-op,
-status) take twelve times as many, since their medians move most with the
-machine's noise; 10,000 migrations take at most 3.
+status, applying 100) take twelve times as many, since their medians move
+most with the machine's noise; 10,000 migrations take at most 3.
 
 How to read the table. ``median`` is the contender's median over the
 repetitions, ``floor`` the floor's median from the same rounds, and
@@ -476,7 +476,10 @@ class Config:
         return cls(repeat, min(repeat, 3), 12 * repeat, 20, 1_000, (100, 1_000, 10_000), 1_000_000)
 
     def repeats_for(self, size: int) -> int:
-        return self.big_repeat if size >= 10_000 else self.repeat
+        """Few at 10,000 (a minute each), many at 100 (a fraction of a second, so its median is noisy)."""
+        if size >= 10_000:
+            return self.big_repeat
+        return self.cheap_repeat if size <= 100 else self.repeat
 
 
 IMPORT_FLOOR = 'python -c "import click, sqlite3"'
@@ -718,7 +721,7 @@ def header(config: Config, quick: bool) -> list[str]:
         f"- Python {platform.python_version()} ({sys.executable})",
         f"- SQLite {sqlite3.sqlite_version}, click {version('click')}, homesections {version('homesections')}",
         f"- run: {mode}, median of {config.repeat} repetitions ({config.cheap_repeat} for the CLI, the library "
-        f"no-op and status; {config.big_repeat} at 10,000 migrations), "
+        f"no-op, status and applying 100; {config.big_repeat} at 10,000 migrations), "
         f"temp dir {tempfile.gettempdir()}",
         "- child processes run with their bytecode cached (a private PYTHONPYCACHEPREFIX, warmed up), as after "
         f"a pip install{dont_write}",
