@@ -270,10 +270,9 @@ def _pair(version: int, files: dict[str, str]) -> Migration:
         present = up or down
         wanted = "down" if up is not None else "up"
         raise MigrationFileError(f"{present}: has no matching .{wanted}.sql file")
-    up_version, up_name, _ = parse_file_name(os.path.basename(up))  # type: ignore[misc]
-    down_version, down_name, _ = parse_file_name(os.path.basename(down))  # type: ignore[misc]
-    if (up_version, up_name) != (down_version, down_name):
+    stem = os.path.basename(up).removesuffix(".up.sql")  # both were parsed by _scan
+    if os.path.basename(down).removesuffix(".down.sql") != stem:
         raise MigrationFileError(
             f"{up} and {down}: two names for version {version} (both files must share <version>_<name>)"
         )
-    return Migration(version, up_name, MigrationFile(up), MigrationFile(down))
+    return Migration(version, stem.partition("_")[2], MigrationFile(up), MigrationFile(down))
