@@ -24,6 +24,7 @@ from click.testing import CliRunner, Result
 from conftest import SHIPPED_MIGRATIONS, applied_versions, assert_error, invoke, ok, tables, write_migration
 
 import homesections
+from homesections.cli import main
 
 ENV_VARS = ("HOMESECTIONS_DATABASE", "HOMESECTIONS_MIGRATIONS", "HOMESECTIONS_LOCK_TIMEOUT")
 DURATION = r"\((?:\d+(?:\.\d+)? ms|\d+(?:\.\d+)? s)\)"
@@ -918,3 +919,21 @@ def test_a_no_op_run_loads_nothing_beyond_click_and_sqlite3(tmp_path: Path, comm
     loaded = set(result.stderr.split())
     assert "homesections.runner" in loaded  # the probe saw the run
     assert loaded <= _STARTUP_MODULES, f"a no-op run now also loads {sorted(loaded - _STARTUP_MODULES)}"
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        ("homesections ", {"migrate", "schema", "sections", "status"}),
+        ("homesections migrate ", {"up", "down", "new", "verify"}),
+        ("homesections sections ", {"import", "show", "stale"}),
+    ],
+)
+def test_completion_lists_every_command_even_those_loaded_when_named(
+    runner: CliRunner, words: str, expected: set[str]
+) -> None:
+    env = {"_HOMESECTIONS_COMPLETE": "bash_complete", "COMP_WORDS": words, "COMP_CWORD": str(len(words.split()))}
+    result = runner.invoke(main, [], env=env, prog_name="homesections")
+    assert result.exit_code == 0, result.output
+    offered = {line.split(",", 1)[1] for line in result.output.splitlines() if line.startswith("plain,")}
+    assert offered == expected
