@@ -3,7 +3,7 @@
 Rerun, with the interpreter of the environment homesections is installed in
 (the CLI rows start the ``homesections`` console script next to it):
 
-    python bench/run.py                      # full run: ~10 minutes on 2 cores, most of it 10,000 migrations
+    python bench/run.py                      # full run: ~8 minutes on 2 cores
     python bench/run.py --quick              # small sizes, 3 repetitions: seconds
     python bench/run.py --repeat 9 --output /tmp/bench.md
 
@@ -20,9 +20,17 @@ Library and floor runs of the larger scenarios each happen in a child
 process (``--worker``) that times only the operation, after its imports,
 and reports its CPU time and peak RSS. Child processes cache their bytecode
 in a private directory, as an installed package does. ``--repeat N`` sets
-the repetitions (default 5): the sub-second scenarios (CLI, library no-op,
-status, applying 100) take twelve times as many, since their medians move
-most with the machine's noise; 10,000 migrations take at most 3.
+the repetitions (default 15, since a busy machine moves a median of five by
+15 %): the sub-second scenarios (CLI, library no-op, status, applying 100)
+take four times as many; 10,000 migrations take at most 3.
+
+The workloads. Apply, rollback and status use 1,000 generated migrations,
+each creating a table and an index and inserting two rows. Scaling and peak
+memory use "steady" migrations that do the same work and then drop their
+table again: with a schema that grows by two objects a migration, SQLite's
+own cost per migration grows about fourfold from 100 to 10,000 (every
+CREATE scans sqlite_master), for the floor as much as for any runner, and
+would hide whatever the runner adds.
 
 How to read the table. ``median`` is the contender's median over the
 repetitions, ``floor`` the floor's median from the same rounds, and
@@ -95,6 +103,17 @@ INSERT INTO t{n} (name) VALUES ('first row'), ('second row');
 """
 GENERATED_DOWN = "DROP TABLE t{n};\n"
 
+# For scaling: the same work, but the table goes again, so SQLite's own cost per migration
+# stays flat (each CREATE scans sqlite_master, which would otherwise grow by two entries a migration).
+STEADY_UP = """CREATE TABLE IF NOT EXISTS ledger (migration INTEGER PRIMARY KEY, row_count INTEGER NOT NULL);
+CREATE TABLE scratch_{n} (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+CREATE INDEX scratch_{n}_name ON scratch_{n} (name);
+INSERT INTO scratch_{n} (name) VALUES ('first row'), ('second row');
+INSERT INTO ledger (migration, row_count) SELECT {n}, count(*) FROM scratch_{n};
+DROP TABLE scratch_{n};
+"""
+STEADY_DOWN = "DELETE FROM ledger WHERE migration = {n};\n"
+
 ITEMS_UP = """CREATE TABLE items (
     id INTEGER PRIMARY KEY,
     title TEXT NOT NULL,
@@ -144,6 +163,16 @@ def generated_migrations(root: Path, count: int) -> Path:
     width = len(str(count))
     for n in range(1, count + 1):
         write_pair(directory, f"{n:0{width}d}_table_{n}", GENERATED_UP.format(n=n), GENERATED_DOWN.format(n=n))
+    return directory
+
+
+def steady_migrations(root: Path, count: int) -> Path:
+    """``count`` migrations whose SQLite work does not grow with their number (``STEADY_UP``)."""
+    directory = root / f"steady-{count}"
+    directory.mkdir()
+    width = len(str(count))
+    for n in range(1, count + 1):
+        write_pair(directory, f"{n:0{width}d}_steady_{n}", STEADY_UP.format(n=n), STEADY_DOWN.format(n=n))
     return directory
 
 
@@ -472,8 +501,8 @@ class Config:
         if quick:
             repeat = repeat or 3
             return cls(repeat, min(repeat, 3), repeat, 5, 100, (100, 1_000), 100_000)
-        repeat = repeat or 5
-        return cls(repeat, min(repeat, 3), 12 * repeat, 20, 1_000, (100, 1_000, 10_000), 1_000_000)
+        repeat = repeat or 15
+        return cls(repeat, min(repeat, 3), 4 * repeat, 20, 1_000, (100, 1_000, 10_000), 1_000_000)
 
     def repeats_for(self, size: int) -> int:
         """Few at 10,000 (a minute each), many at 100 (a fraction of a second, so its median is noisy)."""
@@ -509,9 +538,9 @@ class Bench:
         self.cpu_rows: dict[tuple[str, str], Row] = {}  # the same comparisons in CPU time
         log("[setup] generating migrations and template databases")
         self.shipped = library_template(work, "shipped", None)
-        sizes = sorted({config.apply_size, *config.scaling_sizes})
-        self.generated = {size: generated_migrations(work, size) for size in sizes}
-        self.applied = library_template(work, "applied", self.generated[config.apply_size])
+        self.generated = generated_migrations(work, config.apply_size)
+        self.steady = {size: steady_migrations(work, size) for size in config.scaling_sizes}
+        self.applied = library_template(work, "applied", self.generated)
 
     def run(self) -> list[Row]:
         """Every scenario, each group interleaved within itself; rows in the issue's order."""
@@ -590,30 +619,37 @@ class Bench:
         return [allowance_row(scenario, library.name, median(taken) * 1e3, median(floor_taken) * 1e3, 2, "ms")]
 
     def apply_and_scaling(self) -> tuple[list[Row], list[Row], list[Row]]:
-        """Apply every generated size, library and floor interleaved; the largest size gives peak RSS too."""
-        contenders: dict[tuple[str, int], Contender] = {}
-        for size, directory in self.generated.items():
-            repeat = self.config.repeats_for(size)
-            name = f"homesections.migrate, {thousands(size)}"
-            contenders["library", size] = worker(name, "library-migrate", directory, repeat)
-            contenders["floor", size] = worker(f"stdlib loop, {thousands(size)}", "floor-apply", directory, repeat)
+        """Apply the generated migrations and every steady size, library and floor interleaved.
+
+        The largest steady size gives peak RSS too.
+        """
+        size = self.config.apply_size
+        contenders: dict[tuple[str, int | str], Contender] = {
+            ("library", "apply"): worker("homesections.migrate", "library-migrate", self.generated, self.config.repeat),
+            ("floor", "apply"): worker("stdlib loop", "floor-apply", self.generated, self.config.repeat),
+        }
+        for steady, directory in self.steady.items():
+            repeat = self.config.repeats_for(steady)
+            name = f"homesections.migrate, steady {thousands(steady)}"
+            contenders["library", steady] = worker(name, "library-migrate", directory, repeat)
+            floor = f"stdlib loop, steady {thousands(steady)}"
+            contenders["floor", steady] = worker(floor, "floor-apply", directory, repeat)
         samples = self.round_robin("apply", list(contenders.values()))
         taken = {key: samples[contender.name] for key, contender in contenders.items()}
-        size = self.config.apply_size
         scenario = f"apply {thousands(size)}"
-        apply = self.compare(scenario, "homesections.migrate", taken["library", size], taken["floor", size], 1.15)
+        apply = self.compare(scenario, "homesections.migrate", taken["library", "apply"], taken["floor", "apply"], 1.15)
         return [apply], self.scaling_rows(taken), [self.rss_row(taken)]
 
-    def scaling_rows(self, taken: dict[tuple[str, int], list[Sample]]) -> list[Row]:
+    def scaling_rows(self, taken: dict[tuple[str, int | str], list[Sample]]) -> list[Row]:
         """Time per migration at each size; then each contender's growth from the smallest size to the largest."""
-        sizes = sorted(self.generated)
+        sizes = sorted(self.steady)
         rows = []
         for size in sizes:
-            scenario = f"scaling: apply {thousands(size)}, per migration"
+            scenario = f"scaling (steady): apply {thousands(size)}, per migration"
             library, floor = taken["library", size], taken["floor", size]
             rows.append(self.compare(scenario, "homesections.migrate", library, floor, None, size, "/migration"))
         small, large = sizes[0], sizes[-1]
-        scenario = f"scaling: per migration at {thousands(large)} / at {thousands(small)}"
+        scenario = f"scaling (steady): per migration at {thousands(large)} / at {thousands(small)}"
         for who, contender, limit in (("library", "homesections.migrate", 1.2), ("floor", "stdlib loop", None)):
             at_large, at_small = (
                 self.per_migration(taken[who, large], large),
@@ -623,19 +659,17 @@ class Bench:
         rows.append(self.share_row(taken, small, large))
         return rows
 
-    def share_row(self, taken: dict[tuple[str, int], list[Sample]], small: int, large: int) -> Row:
+    def share_row(self, taken: dict[tuple[str, int | str], list[Sample]], small: int, large: int) -> Row:
         """homesections' time over the floor's at the largest size, against the same at the smallest.
 
-        SQLite's own cost per migration grows with the schema (every CREATE
-        re-reads sqlite_master), for the floor as much as for any runner; this
-        row asks the flatness question of what the runner adds: 1.00 means
-        its share did not grow at all.
+        The flatness question asked of what the runner adds alone: 1.00 means
+        its share did not grow at all, whatever SQLite's own cost did.
         """
 
         def share(size: int, cpu: bool) -> float:
             return median(taken["library", size], cpu) / median(taken["floor", size], cpu)
 
-        scenario = f"scaling: homesections / floor at {thousands(large)}, against at {thousands(small)}"
+        scenario = f"scaling (steady): homesections / floor at {thousands(large)}, against at {thousands(small)}"
         self.cpu_rows[scenario, "homesections.migrate"] = share_row(scenario, share(large, True), share(small, True))
         return share_row(scenario, share(large, False), share(small, False))
 
@@ -643,21 +677,21 @@ class Bench:
     def per_migration(samples: list[Sample], size: int) -> list[Sample]:
         return [Sample(sample.seconds / size, sample.cpu / size, sample.maxrss_kib) for sample in samples]
 
-    def rss_row(self, taken: dict[tuple[str, int], list[Sample]]) -> Row:
-        """Median peak RSS of the child processes that applied the largest size."""
-        size = max(self.generated)
+    def rss_row(self, taken: dict[tuple[str, int | str], list[Sample]]) -> Row:
+        """Median peak RSS of the child processes that applied the largest steady size."""
+        size = max(self.steady)
 
         def peak_mib(who: str) -> float:
             return statistics.median(sample.maxrss_kib or 0 for sample in taken[who, size]) / 1024
 
-        scenario = f"peak RSS, apply {thousands(size)}"
+        scenario = f"peak RSS, apply {thousands(size)} steady"
         contender = "homesections.migrate (child process)"
         return allowance_row(scenario, contender, peak_mib("library"), peak_mib("floor"), 10, "MiB")
 
     def rollback(self) -> list[Row]:
         """Roll every generated migration back, from copies of the same applied database."""
         size, repeat = self.config.apply_size, self.config.repeat
-        directory = self.generated[size]
+        directory = self.generated
         library = worker("homesections.rollback(to=0)", "library-rollback", directory, repeat, self.applied)
         floor = worker("stdlib loop, rollback", "floor-rollback", directory, repeat, self.applied)
         samples = self.round_robin("rollback", [library, floor])
@@ -667,7 +701,7 @@ class Bench:
     def status(self) -> list[Row]:
         """Status of a database with every generated migration applied (no target: context)."""
         size, repeat = self.config.apply_size, self.config.cheap_repeat
-        directory = self.generated[size]
+        directory = self.generated
         library = worker("homesections.status", "library-status", directory, repeat, self.applied)
         floor = worker("read rows + hash files", "floor-status", directory, repeat, self.applied)
         samples = self.round_robin("status", [library, floor])
@@ -773,7 +807,7 @@ def report(config: Config, quick: bool, rows: list[Row], bench: Bench, elapsed: 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, 3 repetitions: seconds")
-    parser.add_argument("--repeat", type=int, metavar="N", help="repetitions per contender (default 5; --quick: 3)")
+    parser.add_argument("--repeat", type=int, metavar="N", help="repetitions per contender (default 15; --quick: 3)")
     parser.add_argument("--output", metavar="FILE", help="write the markdown report to FILE as well")
     parser.add_argument("--worker", nargs=3, metavar=("KIND", "DB", "DIR"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

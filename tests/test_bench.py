@@ -25,11 +25,11 @@ SCENARIOS = (
     f"apply {SIZE}",
     f"rollback {SIZE}",
     f"status, {SIZE} applied",
-    f"scaling: apply {SIZE}, per migration",
-    f"scaling: per migration at {SIZE} / at {SIZE}",
-    f"scaling: homesections / floor at {SIZE}, against at {SIZE}",
+    rf"scaling \(steady\): apply {SIZE}, per migration",
+    rf"scaling \(steady\): per migration at {SIZE} / at {SIZE}",
+    rf"scaling \(steady\): homesections / floor at {SIZE}, against at {SIZE}",
     f"data migration, {SIZE} rows",
-    f"peak RSS, apply {SIZE}",
+    f"peak RSS, apply {SIZE} steady",
 )
 HEADER = "| scenario | contender | median | floor | ratio | target | ok? |"
 
