@@ -34,7 +34,11 @@ would hide whatever the runner adds.
 
 How to read the table. ``median`` is the contender's median over the
 repetitions, ``floor`` the floor's median from the same rounds, and
-``ratio`` = median / floor: 1.00 means homesections adds nothing. Ratios are
+``ratio`` the median of the per-round ratios (contender / floor, the two
+run back to back), which cancels the slow drift of a shared machine's speed
+that a ratio of the two medians would keep; where the two did not run in
+the same rounds (a contender against itself at two sizes) it is median /
+floor. 1.00 means homesections adds nothing. Ratios are
 what to compare between machines; absolute times mostly tell how fast the
 disk syncs. Where the target is an allowance rather than a factor (the
 library no-op, peak RSS), the difference is shown beside the ratio. Scaling
@@ -440,9 +444,29 @@ def verdict(passed: bool | None) -> str:
     return "—" if passed is None else "yes" if passed else "**no**"
 
 
-def ratio_row(scenario: str, contender: str, value: float, floor: float, limit: float | None, unit: str = "") -> Row:
-    """A contender against its floor; ``limit`` is the target ratio (None: for context)."""
-    ratio = value / floor
+def paired_ratio(taken: list[Sample], floor: list[Sample], cpu: bool = False) -> float:
+    """The median of the per-round ratios, when both ran in the same rounds; else the ratio of the medians.
+
+    A round runs both back to back, so a ratio within a round cancels the
+    drift of the machine's speed (identical statements here take 1.1 s of
+    CPU in one minute and 1.8 s in another), where a ratio of two medians
+    keeps it.
+    """
+    if len(taken) != len(floor):
+        return median(taken, cpu) / median(floor, cpu)
+    return statistics.median(
+        (t.cpu / f.cpu) if cpu else (t.seconds / f.seconds) for t, f in zip(taken, floor, strict=True)
+    )
+
+
+def ratio_row(
+    scenario: str, contender: str, value: float, floor: float, limit: float | None, unit: str = "", ratio: float = 0
+) -> Row:
+    """A contender against its floor; ``limit`` is the target ratio (None: for context).
+
+    ``ratio`` defaults to value / floor.
+    """
+    ratio = ratio or value / floor
     target = f"≤ {limit:.2f}x" if limit is not None else "—"
     return Row(
         scenario,
@@ -585,8 +609,12 @@ class Bench:
     ) -> Row:
         """The wall-clock row; the CPU-time row of the same samples goes to ``cpu_rows``."""
         cpu_value, cpu_floor = median(taken, cpu=True) / per, median(floor, cpu=True) / per
-        self.cpu_rows[scenario, contender] = ratio_row(scenario, contender, cpu_value, cpu_floor, limit, unit)
-        return ratio_row(scenario, contender, median(taken) / per, median(floor) / per, limit, unit)
+        cpu_ratio = paired_ratio(taken, floor, cpu=True)
+        self.cpu_rows[scenario, contender] = ratio_row(
+            scenario, contender, cpu_value, cpu_floor, limit, unit, cpu_ratio
+        )
+        value, floor_value = median(taken) / per, median(floor) / per
+        return ratio_row(scenario, contender, value, floor_value, limit, unit, paired_ratio(taken, floor))
 
     def cli(self) -> list[Row]:
         """The console script on an up-to-date database (shipped migrations) against bare start-up."""
@@ -667,7 +695,7 @@ class Bench:
         """
 
         def share(size: int, cpu: bool) -> float:
-            return median(taken["library", size], cpu) / median(taken["floor", size], cpu)
+            return paired_ratio(taken["library", size], taken["floor", size], cpu)
 
         scenario = f"scaling (steady): homesections / floor at {thousands(large)}, against at {thousands(small)}"
         self.cpu_rows[scenario, "homesections.migrate"] = share_row(scenario, share(large, True), share(small, True))
