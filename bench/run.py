@@ -162,21 +162,20 @@ def write_pair(directory: Path, stem: str, up: str, down: str) -> None:
 
 def generated_migrations(root: Path, count: int) -> Path:
     """``count`` migrations, each creating a table and an index and inserting two rows."""
-    directory = root / f"generated-{count}"
-    directory.mkdir()
-    width = len(str(count))
-    for n in range(1, count + 1):
-        write_pair(directory, f"{n:0{width}d}_table_{n}", GENERATED_UP.format(n=n), GENERATED_DOWN.format(n=n))
-    return directory
+    return numbered_migrations(root / f"generated-{count}", count, "table", GENERATED_UP, GENERATED_DOWN)
 
 
 def steady_migrations(root: Path, count: int) -> Path:
     """``count`` migrations whose SQLite work does not grow with their number (``STEADY_UP``)."""
-    directory = root / f"steady-{count}"
+    return numbered_migrations(root / f"steady-{count}", count, "steady", STEADY_UP, STEADY_DOWN)
+
+
+def numbered_migrations(directory: Path, count: int, name: str, up: str, down: str) -> Path:
+    """Write versions 1 to ``count``, zero-padded, from templates taking the version as ``{n}``."""
     directory.mkdir()
     width = len(str(count))
     for n in range(1, count + 1):
-        write_pair(directory, f"{n:0{width}d}_steady_{n}", STEADY_UP.format(n=n), STEADY_DOWN.format(n=n))
+        write_pair(directory, f"{n:0{width}d}_{name}_{n}", up.format(n=n), down.format(n=n))
     return directory
 
 

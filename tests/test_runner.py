@@ -786,15 +786,16 @@ def test_a_no_transaction_file_cannot_turn_foreign_keys_on_for_later_migrations(
         assert conn.execute("SELECT count(*) FROM c").fetchone() == (2,)
 
 
+# A parent table and a child referencing it: up, down.
+PARENT_AND_CHILD = (
+    "CREATE TABLE p (id INTEGER PRIMARY KEY);\n"
+    "CREATE TABLE c (id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p (id));\n",
+    "DROP TABLE c;\nDROP TABLE p;\n",
+)
+
+
 def test_orphans_left_by_the_application_do_not_block_later_migrations(migrations_dir: Path, db_path: Path) -> None:
-    write_migration(
-        migrations_dir,
-        "0001",
-        "tables",
-        "CREATE TABLE p (id INTEGER PRIMARY KEY);\n"
-        "CREATE TABLE c (id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p (id));\n",
-        "DROP TABLE c;\nDROP TABLE p;\n",
-    )
+    write_migration(migrations_dir, "0001", "tables", *PARENT_AND_CHILD)
     homesections.migrate(db_path, migrations_dir)
     with closing(sqlite3.connect(db_path)) as conn, conn:
         conn.execute("INSERT INTO c VALUES (1, 99)")  # the application wrote with foreign keys off
@@ -855,14 +856,7 @@ def test_a_foreign_key_added_by_alter_table_is_checked(migrations_dir: Path, db_
 
 
 def test_a_down_file_that_orphans_rows_is_refused(migrations_dir: Path, db_path: Path) -> None:
-    write_migration(
-        migrations_dir,
-        "0001",
-        "tables",
-        "CREATE TABLE p (id INTEGER PRIMARY KEY);\n"
-        "CREATE TABLE c (id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p (id));\n",
-        "DROP TABLE c;\nDROP TABLE p;\n",
-    )
+    write_migration(migrations_dir, "0001", "tables", *PARENT_AND_CHILD)
     write_migration(
         migrations_dir,
         "0002",
