@@ -251,8 +251,8 @@ def _scan(root: str) -> dict[int, dict[str, str]]:
             )
         if not entry.is_file():
             raise MigrationFileError(f"{path}: not a regular file (a directory or a broken link?)")
-        version = int(parsed[0])
-        direction = parsed[2]
+        written_version, _name, direction = parsed
+        version = int(written_version)
         if not 0 < version <= MAX_VERSION:
             raise MigrationFileError(f"{path}: version must be between 1 and {MAX_VERSION}")
         same_version = halves.setdefault(version, {})
