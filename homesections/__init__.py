@@ -1,13 +1,19 @@
 """homesections: the home-screen cache schema of an offline media player, and the tool that migrates it.
 
 The application calls ``migrate(path)`` at start-up; everything else here
-is for inspecting, rolling back and handling errors.
+is for inspecting, rolling back and handling errors. ``__all__`` is the
+public API, each name documented in the README's library section.
 """
 
 from __future__ import annotations
 
-from .discovery import NO_TRANSACTION_DIRECTIVE, Migration, MigrationFile, discover, packaged_migrations_dir
+from typing import TYPE_CHECKING
+
+from .database import DEFAULT_LOCK_TIMEOUT
+from .discovery import Migration, MigrationFile, discover, packaged_migrations_dir
 from .errors import (
+    ArgumentError,
+    ArgumentTypeError,
     BookkeepingTableError,
     CacheError,
     ChecksumMismatchError,
@@ -26,28 +32,39 @@ from .errors import (
     ReplyError,
     TargetError,
 )
-from .runner import (
-    DEFAULT_LOCK_TIMEOUT,
-    MigrationResult,
-    MigrationStatus,
-    Status,
-    migrate,
-    plan_migrate,
-    plan_rollback,
-    rollback,
-    status,
-)
+from .runner import MigrationResult, MigrationStatus, Status, migrate, plan_migrate, plan_rollback, rollback, status
+
+if TYPE_CHECKING:
+    # Served on first use by __getattr__ below; imported here so type checkers see the real names.
+    from .authoring import VerifyReport, dump_schema, new_migration, verify, write_schema
+    from .plex import PlexHub, PlexItem, parse_hubs
+    from .sections import (
+        CachedItem,
+        CachedSection,
+        CachedSource,
+        ImportResult,
+        home_screen,
+        mark_stale,
+        replace_sections,
+    )
+
+    __version__: str
 
 __all__ = [
     "DEFAULT_LOCK_TIMEOUT",
-    "NO_TRANSACTION_DIRECTIVE",
+    "ArgumentError",
+    "ArgumentTypeError",
     "BookkeepingTableError",
     "CacheError",
+    "CachedItem",
+    "CachedSection",
+    "CachedSource",
     "ChecksumMismatchError",
     "ConcurrentChangeError",
     "DatabaseError",
     "ForeignKeyViolationError",
     "HomesectionsError",
+    "ImportResult",
     "IrreversibleMigrationError",
     "LockTimeoutError",
     "Migration",
@@ -59,23 +76,33 @@ __all__ = [
     "MigrationsNotFoundError",
     "MissingMigrationError",
     "OutOfOrderError",
+    "PlexHub",
+    "PlexItem",
     "RefusalError",
     "ReplyError",
     "Status",
     "TargetError",
+    "VerifyReport",
     "discover",
+    "dump_schema",
+    "home_screen",
+    "mark_stale",
     "migrate",
+    "new_migration",
     "packaged_migrations_dir",
+    "parse_hubs",
     "plan_migrate",
     "plan_rollback",
+    "replace_sections",
     "rollback",
     "status",
+    "verify",
+    "write_schema",
 ]
 
-
-# Authoring tools and the sections reference, imported on first use: an
-# application's start-up (migrate) needs none of them.
-_LAZY = {
+# Modules an application's start-up (migrate) does not need, imported on first use:
+# each costs 4-8 ms to import (json, xml, pathlib, tempfile; docs/performance.md).
+_ON_FIRST_USE = {
     "VerifyReport": "authoring",
     "dump_schema": "authoring",
     "new_migration": "authoring",
@@ -95,13 +122,16 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> object:
-    # Resolved on demand: importlib.metadata would add to every start-up.
     if name == "__version__":
         from importlib.metadata import version
 
         return version("homesections")
-    if name in _LAZY:
+    if name in _ON_FIRST_USE:
         from importlib import import_module
 
-        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        return getattr(import_module(f".{_ON_FIRST_USE[name]}", __name__), name)
     raise AttributeError(f"module 'homesections' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_ON_FIRST_USE, "__version__"])

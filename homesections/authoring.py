@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from .discovery import MAX_VERSION, NAME_CHARACTERS, Migration, discover
+from .discovery import MAX_VERSION, MIGRATION_NAME, Migration, discover
 from .errors import HomesectionsError, MigrationFileError, MigrationsNotFoundError
-from .runner import apply, revert, status
+from .runner import migrate, rollback, status
 
 # The migrations' own objects: not SQLite's internal ones (sqlite_sequence,
 # autoindexes: a literal prefix, since LIKE treats "_" as a wildcard), not the runner's.
@@ -35,7 +35,7 @@ def new_migration(directory: str | os.PathLike[str], name: str) -> tuple[Path, P
     The down file holds only a comment, so the migration stays irreversible
     until someone writes its down.
     """
-    if not (name and NAME_CHARACTERS.issuperset(name)):
+    if not MIGRATION_NAME.fullmatch(name):
         raise MigrationFileError(f"{name!r}: a migration name may hold only letters, digits, '_' and '-'")
     root = Path(directory)
     try:
@@ -104,7 +104,7 @@ def _verify_round_trips(scratch: Path, available: Sequence[Migration], report: V
     """Up, down, up for each migration in turn; stop at the first step that fails."""
     for migration in available:
         label = migration.label
-        up = partial(apply, scratch, available, to=migration.version)
+        up = partial(migrate, scratch, available, to=migration.version)
         before = read_schema(scratch)
         if not _attempt(report, f"{label}: up fails on top of the previous migrations", up):
             return
@@ -112,7 +112,7 @@ def _verify_round_trips(scratch: Path, available: Sequence[Migration], report: V
         if not migration.is_reversible:
             report.irreversible.append(label)
             continue
-        if not _attempt(report, f"{label}: down fails", partial(revert, scratch, available)):
+        if not _attempt(report, f"{label}: down fails", partial(rollback, scratch, available)):
             return
         report.findings.extend(f"{label}: down {change}" for change in diff_schemas(before, read_schema(scratch)))
         if not _attempt(report, f"{label}: up fails after its down", up):
@@ -224,7 +224,7 @@ def dump_schema(migrations_dir: str | os.PathLike[str] | None = None) -> str:
     available = discover(migrations_dir)
     with tempfile.TemporaryDirectory(prefix="homesections-schema-") as scratch:
         database = Path(scratch) / "schema.db"
-        apply(database, available)
+        migrate(database, available)
         conn = sqlite3.connect(database)
         try:
             rows = conn.execute(

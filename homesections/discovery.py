@@ -1,11 +1,10 @@
 """Files to migrations: find, pair, order and validate the ``.sql`` files.
 
 Pure (no database), so every naming mistake is reported before the runner
-opens anything. File contents are read on demand, and only the checksum is
-kept: a no-op ``migrate up`` at application start-up reads just the up
-files it must checksum, and ten thousand migrations do not sit in memory.
-Paths are plain strings here, since importing pathlib would cost every
-start-up a few milliseconds; ``MigrationFile.path`` gives a ``Path``.
+opens anything, and all of them at once: a directory with ten misnamed
+files needs one fix-and-rerun cycle, not ten. File contents are read on
+demand and only the text is kept, so a no-op ``migrate up`` at application
+start-up reads no more than it must.
 """
 
 from __future__ import annotations
@@ -13,9 +12,9 @@ from __future__ import annotations
 import os
 import re
 import sys
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ._record import Record
 from .errors import MigrationFileError, MigrationsNotFoundError
 
 if TYPE_CHECKING:
@@ -23,25 +22,24 @@ if TYPE_CHECKING:
 
     from .sqlscript import Statement
 
-# The interpreter's own SHA-256: hashlib would load OpenSSL, a few ms of every start-up.
-# Picked by version, since a failed import costs a search of the whole path.
-try:
-    if sys.version_info >= (3, 12):
-        from _sha2 import sha256
-    else:
-        from _sha256 import sha256
-except ImportError:  # pragma: no cover - a Python built without them
-    from hashlib import sha256
+# The interpreter's own SHA-256: hashlib loads OpenSSL, 2.3 ms of every start-up
+# (docs/performance.md). By version, since a failed import searches the whole path.
+if sys.version_info >= (3, 12):
+    from _sha2 import sha256
+else:
+    from _sha256 import sha256
 
-# <version>_<name>.<direction>.sql: version in ASCII digits; name in NAME_CHARACTERS.
-NAME_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+# The contract's rule, stated once: <version>_<name>.<up|down>.sql, the version
+# in ASCII digits, the name in letters, digits, '_' and '-'.
+FILE_NAME = re.compile(r"(?P<version>[0-9]+)_(?P<name>[A-Za-z0-9_-]+)\.(?P<direction>up|down)\.sql")
+MIGRATION_NAME = re.compile(r"[A-Za-z0-9_-]+")
 
 # Versions are stored in an SQLite INTEGER, a signed 64-bit value.
 MAX_VERSION = 2**63 - 1
 
 # A file's first line, for the few statements SQLite refuses inside a transaction (VACUUM).
 NO_TRANSACTION_DIRECTIVE = "-- homesections: no-transaction"
-_DIRECTIVE = r"(?i)--\s*homesections:\s*no-transaction\s*$"  # compiled on first use
+_NO_TRANSACTION = re.compile(r"--\s*homesections:\s*no-transaction\s*", re.IGNORECASE)
 
 
 def packaged_migrations_dir() -> str:
@@ -57,24 +55,6 @@ def packaged_migrations_dir() -> str:
 def installed_migrations_dir() -> str:
     """Where an installed wheel keeps the shipped migrations: inside the package, not to be edited."""
     return os.path.join(os.path.dirname(os.path.realpath(__file__)), "sql")
-
-
-def parse_file_name(filename: str) -> tuple[str, str, str] | None:
-    """Split ``0003_home_sections.up.sql`` into ("0003", "home_sections", "up"); None if it does not fit.
-
-    By hand rather than by regular expression: compiling one costs every
-    start-up about 0.2 ms.
-    """
-    for direction in ("up", "down"):
-        stem = filename.removesuffix(f".{direction}.sql")
-        if stem != filename:
-            break
-    else:
-        return None
-    version, _, name = stem.partition("_")
-    if not (version.isascii() and version.isdigit() and name and NAME_CHARACTERS.issuperset(name)):
-        return None
-    return version, name, direction
 
 
 def normalise_sql_text(raw: bytes, path: str | os.PathLike[str]) -> str:
@@ -97,20 +77,17 @@ def normalise_sql_text(raw: bytes, path: str | os.PathLike[str]) -> str:
 class MigrationFile:
     """One direction of a migration, read from disk once, when first asked.
 
-    The text is kept (migration files are small); the statements are split
-    again when asked. The runner splits every pending file to check it before
-    the first one runs, then again to run it: keeping the split statements
-    in between would hold ten thousand parsed migrations in memory (+4 MiB
-    in the benchmark) to save about 10 µs per migration.
+    Not a record but a lazy handle: a no-op start-up must not read files it
+    does not need. The text is kept (migration files are small); statements
+    are split on each request, since holding ten thousand parsed migrations
+    costs more memory than splitting twice costs time (docs/performance.md).
     """
 
-    __slots__ = ("_checksum", "_text", "_transactional", "filename")
+    __slots__ = ("_text", "filename")
 
     def __init__(self, filename: str | os.PathLike[str]) -> None:
         self.filename = os.fspath(filename)
         self._text: str | None = None
-        self._checksum: str | None = None
-        self._transactional: bool | None = None
 
     def __repr__(self) -> str:
         return f"MigrationFile({self.filename!r})"
@@ -162,29 +139,23 @@ class MigrationFile:
     @property
     def transactional(self) -> bool:
         """False when the file's first line is the no-transaction directive."""
-        if self._transactional is None:
-            first_line = self.text.split("\n", 1)[0].strip()
-            self._transactional = re.match(_DIRECTIVE, first_line) is None
-        return self._transactional
+        return _NO_TRANSACTION.fullmatch(self.text.split("\n", 1)[0].strip()) is None
 
     @property
     def checksum(self) -> str:
         """SHA-256 (hex) of the normalised text, as recorded in ``schema_migrations``."""
-        if self._checksum is None:
-            self._checksum = sha256(self.text.encode("utf-8")).hexdigest()
-        return self._checksum
+        digest: str = sha256(self.text.encode("utf-8")).hexdigest()
+        return digest
 
 
-class Migration(Record):
+@dataclass(frozen=True, slots=True)
+class Migration:
     """A paired ``<version>_<name>.up.sql`` / ``.down.sql``."""
 
-    __slots__ = _fields = ("version", "name", "up", "down")
-
-    def __init__(self, version: int, name: str, up: MigrationFile, down: MigrationFile) -> None:
-        self.version = version
-        self.name = name
-        self.up = up
-        self.down = down
+    version: int
+    name: str
+    up: MigrationFile
+    down: MigrationFile
 
     @property
     def label(self) -> str:
@@ -209,26 +180,29 @@ class Migration(Record):
 def discover(directory: str | os.PathLike[str] | None = None) -> list[Migration]:
     """Return the migrations in ``directory`` (default: the packaged ones), oldest first.
 
-    Raises ``MigrationFileError`` naming the offending file(s) for any
-    ``.sql`` file that does not fit the pattern, is not a regular file,
-    lacks its other half, or clashes with another file's version.
+    Raises ``MigrationFileError`` listing every problem, each naming its
+    file(s): a ``.sql`` file whose name does not fit the pattern or that is
+    not a regular file, a half without its other half, two files for one
+    version and direction, two names for one version.
     """
     root = os.fspath(directory) if directory is not None else packaged_migrations_dir()
-    halves = _scan(root)
-    migrations = [_pair(version, files) for version, files in sorted(halves.items())]
-    if not migrations:
+    problems: list[str] = []
+    halves = _scan(root, problems)
+    migrations = [_pair(version, files, problems) for version, files in sorted(halves.items())]
+    if len(problems) == 1:
+        raise MigrationFileError(problems[0])
+    if problems:
+        raise MigrationFileError(f"{len(problems)} problems in {root}", problems)
+    found = [migration for migration in migrations if migration is not None]
+    if not found:
         raise MigrationsNotFoundError(
             f"no migrations in {root}: expected files named <version>_<name>.up.sql and .down.sql"
         )
-    return migrations
+    return found
 
 
-def _scan(root: str) -> dict[int, dict[str, str]]:
-    """Group the migration files of ``root`` by version, then direction.
-
-    Only paths are kept: with ten thousand files, anything more per file
-    shows in the run's peak memory.
-    """
+def _scan(root: str, problems: list[str]) -> dict[int, dict[str, str | None]]:
+    """Group the migration files of ``root`` by version, then direction; note what does not fit."""
     try:
         entries = sorted(os.scandir(root), key=lambda entry: entry.name)
     except FileNotFoundError:
@@ -238,41 +212,50 @@ def _scan(root: str) -> dict[int, dict[str, str]]:
     except OSError as exc:
         raise MigrationsNotFoundError(f"cannot read migrations directory {root}: {exc.strerror}") from None
 
-    halves: dict[int, dict[str, str]] = {}
+    # A half that has a problem of its own is kept as None, so its pair is not also reported as lonely.
+    halves: dict[int, dict[str, str | None]] = {}
     for entry in entries:
         if entry.name.startswith(".") or not entry.name.lower().endswith(".sql"):
             continue
         path = os.path.join(root, entry.name)
-        parsed = parse_file_name(entry.name)
+        parsed = FILE_NAME.fullmatch(entry.name)
         if parsed is None:
-            raise MigrationFileError(
+            problems.append(
                 f"{path}: file name does not match <version>_<name>.up.sql or <version>_<name>.down.sql "
                 "(version: digits; name: letters, digits, '_' and '-'); it would never run"
             )
-        if not entry.is_file():
-            raise MigrationFileError(f"{path}: not a regular file (a directory or a broken link?)")
-        written_version, _name, direction = parsed
-        version = int(written_version)
-        if not 0 < version <= MAX_VERSION:
-            raise MigrationFileError(f"{path}: version must be between 1 and {MAX_VERSION}")
+            continue
+        version, direction = int(parsed["version"]), parsed["direction"]
         same_version = halves.setdefault(version, {})
+        if not 0 < version <= MAX_VERSION:
+            if not same_version:  # once per version
+                problems.append(f"{path}: version must be between 1 and {MAX_VERSION}")
+            same_version[direction] = None
+            continue
+        if not entry.is_file():
+            problems.append(f"{path}: not a regular file (a directory or a broken link?)")
+            same_version[direction] = None
+            continue
         clash = same_version.get(direction)
         if clash is not None:
-            raise MigrationFileError(f"{clash} and {path}: two {direction} files for version {version}")
+            problems.append(f"{clash} and {path}: two {direction} files for version {version}")
+            continue
         same_version[direction] = path
     return halves
 
 
-def _pair(version: int, files: dict[str, str]) -> Migration:
-    """Build one migration from its two halves, or say which half is missing or clashes."""
+def _pair(version: int, files: dict[str, str | None], problems: list[str]) -> Migration | None:
+    """Build one migration from its two halves, or note which half is missing or clashes."""
+    if None in files.values():
+        return None  # a half already reported
     up, down = files.get("up"), files.get("down")
     if up is None or down is None:
         present = up or down
         wanted = "down" if up is not None else "up"
-        raise MigrationFileError(f"{present}: has no matching .{wanted}.sql file")
-    stem = os.path.basename(up).removesuffix(".up.sql")  # both were parsed by _scan
+        problems.append(f"{present}: has no matching .{wanted}.sql file")
+        return None
+    stem = os.path.basename(up).removesuffix(".up.sql")
     if os.path.basename(down).removesuffix(".down.sql") != stem:
-        raise MigrationFileError(
-            f"{up} and {down}: two names for version {version} (both files must share <version>_<name>)"
-        )
+        problems.append(f"{up} and {down}: two names for version {version} (both files must share <version>_<name>)")
+        return None
     return Migration(version, stem.partition("_")[2], MigrationFile(up), MigrationFile(down))

@@ -1,9 +1,11 @@
 """Every way homesections can fail, in one hierarchy.
 
-The CLI maps these to one ``error:`` line and an exit code in a single
-place, and an application calling the library at start-up can catch
-``HomesectionsError`` alone. The message of each exception is complete on
-its own: it names the file, the line or the database it is about.
+An application calling the library at start-up can catch
+``HomesectionsError`` alone; the CLI turns each into one ``error:`` line
+and an exit code in one place (``cli/__init__.py``). Messages speak the
+library's language (``to=5``, ``lock_timeout``): the CLI does not rewrite
+them, so they stay true for both. Each message is complete on its own: it
+names the file, the line or the database it is about.
 """
 
 from __future__ import annotations
@@ -12,11 +14,42 @@ from __future__ import annotations
 class HomesectionsError(Exception):
     """Base of every error the library raises on purpose."""
 
-    exit_code = 1
+
+class _BadArgument(HomesectionsError):
+    """Names the argument, so the CLI can speak of its option instead (``--to 5``, not ``to=5``)."""
+
+    def __init__(self, argument: str, value: object, reason: str) -> None:
+        super().__init__(f"{argument}={value!r}: {reason}")
+        self.argument = argument
+        self.value = value
+        self.reason = reason
+
+
+class ArgumentError(_BadArgument, ValueError):
+    """A library call was given a value it cannot use (``steps=0``, ``lock_timeout=-1``)."""
+
+
+class ArgumentTypeError(_BadArgument, TypeError):
+    """A library call was given a value of the wrong type (``steps=1.5``, ``steps=True``)."""
+
+
+class TargetError(ArgumentError):
+    """``to`` names a version that is neither on disk nor applied."""
 
 
 class MigrationFileError(HomesectionsError):
-    """The migrations on disk are unusable: caught before anything runs."""
+    """The migrations on disk are unusable: caught before anything runs.
+
+    ``problems`` lists every problem found, one sentence each. With more
+    than one, ``summary`` says how many and where, and the message is the
+    summary followed by one indented line per problem.
+    """
+
+    def __init__(self, summary: str, problems: list[str] | None = None) -> None:
+        self.summary = summary
+        self.problems = problems if problems else [summary]
+        lines = [summary, *(f"  {problem}" for problem in problems)] if problems else [summary]
+        super().__init__("\n".join(lines))
 
 
 class MigrationsNotFoundError(MigrationFileError):
@@ -28,11 +61,15 @@ class DatabaseError(HomesectionsError):
 
 
 class LockTimeoutError(DatabaseError):
-    """Another connection held the write lock longer than the lock timeout."""
+    """Another connection held the write lock longer than ``lock_timeout`` seconds."""
 
 
 class BookkeepingTableError(DatabaseError):
     """``schema_migrations`` exists but was not created by homesections."""
+
+
+class ConcurrentChangeError(DatabaseError):
+    """Another process changed the applied migrations during a rollback; the rest was left."""
 
 
 class RefusalError(HomesectionsError):
@@ -53,14 +90,6 @@ class MissingMigrationError(RefusalError):
 
 class IrreversibleMigrationError(RefusalError):
     """A rollback would pass a migration whose down file holds no SQL."""
-
-
-class ConcurrentChangeError(DatabaseError):
-    """Another process changed the applied migrations during a rollback; the rest was left."""
-
-
-class TargetError(HomesectionsError):
-    """``--to`` names a version that is neither on disk nor applied."""
 
 
 class MigrationFailedError(HomesectionsError):

@@ -1,15 +1,15 @@
-"""Migrations to database: transactions, bookkeeping and refusals.
+"""Migrations to database: plan the steps, then run each in its own transaction.
 
-Every command reads as a short story. ``migrate``: discover the files,
-open the database, then for each pending migration, inside one
-``BEGIN IMMEDIATE`` transaction: check what is applied, run the
-migration's statements, check foreign keys, record the version, commit.
-``rollback`` is the same walk backwards. ``status`` and the ``plan_*``
+``migrate`` reads as a story: discover the files, refuse an unsafe state,
+open the database, then one loop (``_walk``) takes the next step of the
+plan inside ``BEGIN IMMEDIATE``, runs its statements, checks foreign keys,
+records the version and commits, then reports the step. ``rollback`` is the
+same loop over a plan that walks backwards. ``status`` and the ``plan_*``
 functions behind ``--dry-run`` only read.
 
-The write lock is taken per migration, so concurrent runners interleave
-safely: whoever holds the lock re-reads the newest applied version, and
-a migration applied by another process is never applied twice.
+The write lock is taken per step, so concurrent runners interleave safely:
+a plan is re-read whenever another process committed, and a migration
+applied by another process is never applied twice.
 """
 
 from __future__ import annotations
@@ -18,92 +18,64 @@ import os
 import sqlite3
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
-from typing import Literal
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
 
-from ._record import Record
+from .database import DEFAULT_LOCK_TIMEOUT, AppliedRow, Database, Violations
 from .discovery import NO_TRANSACTION_DIRECTIVE, Migration, MigrationFile, discover
 from .errors import (
-    BookkeepingTableError,
+    ArgumentError,
+    ArgumentTypeError,
     ChecksumMismatchError,
     ConcurrentChangeError,
-    DatabaseError,
     ForeignKeyViolationError,
     IrreversibleMigrationError,
-    LockTimeoutError,
     MigrationFailedError,
     MissingMigrationError,
     OutOfOrderError,
     TargetError,
 )
 
-DEFAULT_LOCK_TIMEOUT = 30.0
-# SQLite keeps its busy timeout in milliseconds in a C int: longer waits overflow to none.
-MAX_LOCK_TIMEOUT = 2_147_483.0
-
-BOOKKEEPING_COLUMNS = ("version", "name", "checksum", "applied_at")
-_CREATE_BOOKKEEPING = """CREATE TABLE schema_migrations (
-    version INTEGER PRIMARY KEY,
-    name TEXT NOT NULL,
-    checksum TEXT NOT NULL,
-    applied_at TEXT NOT NULL
-)"""
-_RECORD = (
-    "INSERT INTO schema_migrations (version, name, checksum, applied_at) "
-    "VALUES (?, ?, ?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))"
-)
-_FORGET = "DELETE FROM schema_migrations WHERE version = ?"
-# A foreign key is declared with REFERENCES, in CREATE TABLE or ALTER TABLE ... ADD COLUMN;
-# LIKE ignores ASCII case. A false match (a name holding the word) only means one more check.
-_ANY_FOREIGN_KEY = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND sql LIKE '%references%' LIMIT 1"
-
 Direction = Literal["up", "down"]
 State = Literal["applied", "pending", "modified", "missing"]
-MigrationsDir = str | os.PathLike[str] | None
+# A migrations directory (None: the packaged one), or migrations already discovered.
+Migrations = str | os.PathLike[str] | Sequence[Migration] | None
 
 
-class MigrationResult(Record):
+@dataclass(frozen=True, slots=True)
+class MigrationResult:
     """One migration applied or rolled back, reported once committed.
 
     ``transactional`` is False for a file marked ``-- homesections: no-transaction``:
     its statements were not atomic.
     """
 
-    __slots__ = _fields = ("version", "name", "label", "direction", "seconds", "transactional")
-
-    def __init__(
-        self, version: int, name: str, label: str, direction: Direction, seconds: float, transactional: bool = True
-    ) -> None:
-        self.version = version
-        self.name = name
-        self.label = label
-        self.direction: Direction = direction
-        self.seconds = seconds
-        self.transactional = transactional
+    version: int
+    name: str
+    label: str
+    direction: Direction
+    seconds: float
+    transactional: bool = True
 
 
-class MigrationStatus(Record):
+@dataclass(frozen=True, slots=True)
+class MigrationStatus:
     """The state of one migration on disk, in the database, or both."""
 
-    __slots__ = _fields = ("version", "name", "state", "applied_at")
-
-    def __init__(self, version: int, name: str, state: State, applied_at: str | None) -> None:
-        self.version = version
-        self.name = name
-        self.state: State = state
-        self.applied_at = applied_at
+    version: int
+    name: str
+    state: State
+    applied_at: str | None
 
 
-class Status(Record):
+@dataclass(frozen=True, slots=True)
+class Status:
     """Every known migration, oldest first, and the database's current version."""
 
-    __slots__ = _fields = ("database", "current_version", "migrations")
-
-    def __init__(self, database: str, current_version: int, migrations: list[MigrationStatus]) -> None:
-        self.database = database
-        self.current_version = current_version
-        self.migrations = migrations
+    database: str
+    current_version: int
+    migrations: tuple[MigrationStatus, ...]
 
     @property
     def is_up_to_date(self) -> bool:
@@ -111,25 +83,12 @@ class Status(Record):
         return all(migration.state == "applied" for migration in self.migrations)
 
 
-class _AppliedRow(Record):
-    __slots__ = _fields = ("version", "name", "checksum", "applied_at")
-
-    def __init__(self, version: int, name: str, checksum: str, applied_at: str) -> None:
-        self.version = version
-        self.name = name
-        self.checksum = checksum
-        self.applied_at = applied_at
-
-
 Callback = Callable[[MigrationResult], None]
-
-# Rows breaking a foreign key, counted per (child table, parent table).
-Violations = Counter[tuple[str, str]]
 
 
 def migrate(
     database: str | os.PathLike[str],
-    migrations_dir: MigrationsDir = None,
+    migrations: Migrations = None,
     *,
     to: int | None = None,
     steps: int | None = None,
@@ -143,62 +102,21 @@ def migrate(
     of this run applied and raises; ``on_applied`` hears of each commit as
     it happens. Returns what was applied (empty when already up to date).
     """
-    available = discover(migrations_dir)
-    return apply(database, available, to=to, steps=steps, lock_timeout=lock_timeout, on_applied=on_applied)
-
-
-def apply(
-    database: str | os.PathLike[str],
-    available: Sequence[Migration],
-    *,
-    to: int | None = None,
-    steps: int | None = None,
-    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
-    on_applied: Callback | None = None,
-) -> list[MigrationResult]:
-    """``migrate`` for migrations already discovered, so ``verify`` reads each file once."""
+    available = _load(migrations)
     _check_up_target(to, steps, available)
-    path = os.fspath(database)
-    checked_all = not os.path.exists(path)
-    if checked_all:
+    _check_callback("on_applied", on_applied)
+    new_database = not os.path.exists(os.fspath(database))
+    if new_database:
         _check_statements(available)  # all pending: refuse a bad file before creating anything
-    conn = _open(path, "create", lock_timeout)
-    results: list[MigrationResult] = []
-    try:
-        pending: deque[Migration] = deque()
-        baseline: Violations | None = None
-        seen: int | None = None  # PRAGMA data_version inside our last transaction
-        while steps is None or len(results) < steps:
-            with _write_transaction(conn, path, lock_timeout):
-                # Unchanged by our own commits; no one else commits while we hold the lock.
-                current = _data_version(conn)
-                if current != seen:
-                    # First step, or another connection committed meanwhile: plan again.
-                    if not _has_bookkeeping(conn, path):
-                        conn.execute(_CREATE_BOOKKEEPING)
-                    planned = _plan_up(available, _read_applied(conn), to)
-                    pending = deque(planned if checked_all else _check_statements(planned))
-                    baseline = _foreign_key_baseline(conn) if pending else None
-                seen = current
-                migration = pending.popleft() if pending else None
-                if migration is not None and migration.up.transactional:
-                    seconds, baseline = _run(conn, migration, "up", baseline)
-            if migration is None:
-                break
-            if not migration.up.transactional:
-                seconds, baseline = _run_outside_transaction(conn, path, migration, "up", lock_timeout, baseline)
-                seen = None  # others may have committed between its statements
-            results.append(_result(migration, "up", seconds))
-            if on_applied is not None:
-                on_applied(results[-1])
-    finally:
-        conn.close()
-    return results
+    db = Database.open(database, "create", lock_timeout)
+    assert db is not None  # "create" always opens
+    with db:
+        return _walk(db, _UpPlan(available, to, steps, checked=new_database), on_applied)
 
 
 def rollback(
     database: str | os.PathLike[str],
-    migrations_dir: MigrationsDir = None,
+    migrations: Migrations = None,
     *,
     to: int | None = None,
     steps: int | None = None,
@@ -211,130 +129,306 @@ def rollback(
     checked first (its files exist, its down holds SQL), so a refusal
     changes nothing. Never creates the database.
     """
-    available = discover(migrations_dir)
-    return revert(database, available, to=to, steps=steps, lock_timeout=lock_timeout, on_rolled_back=on_rolled_back)
-
-
-def revert(
-    database: str | os.PathLike[str],
-    available: Sequence[Migration],
-    *,
-    to: int | None = None,
-    steps: int | None = None,
-    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
-    on_rolled_back: Callback | None = None,
-) -> list[MigrationResult]:
-    """``rollback`` for migrations already discovered."""
+    available = _load(migrations)
     _check_limits(to, steps)
-    by_version = {migration.version: migration for migration in available}
-    path = os.fspath(database)
-    conn = _open(path, "write", lock_timeout)
-    if conn is None:
-        _plan_down(by_version, {}, to, steps)
+    _check_callback("on_rolled_back", on_rolled_back)
+    plan = _DownPlan(available, to, steps)
+    db = Database.open(database, "write", lock_timeout)
+    if db is None:
+        plan.first({})  # no database: only the target is checked
         return []
-    results: list[MigrationResult] = []
-    try:
-        targets: deque[Migration] | None = None
-        baseline: Violations | None = None
-        seen: int | None = None  # PRAGMA data_version inside our last transaction
-        while targets is None or targets:
-            with _write_transaction(conn, path, lock_timeout):
-                current = _data_version(conn)
-                if targets is None:
-                    applied = _read_applied(conn) if _has_bookkeeping(conn, path) else {}
-                    targets = deque(_plan_down(by_version, applied, to, steps))
-                    baseline = _foreign_key_baseline(conn) if targets else None
-                elif current != seen:
-                    if _newest_applied(conn) != targets[0].version:
-                        raise ConcurrentChangeError(
-                            f"{path}: another process changed the applied migrations during the rollback; "
-                            f"{len(results)} rolled back, the rest left as they are: run it again"
-                        )
-                    baseline = _foreign_key_baseline(conn)
-                seen = current
-                migration = targets.popleft() if targets else None
-                if migration is not None and migration.down.transactional:
-                    seconds, baseline = _run(conn, migration, "down", baseline)
-            if migration is None:
-                break
-            if not migration.down.transactional:
-                seconds, baseline = _run_outside_transaction(conn, path, migration, "down", lock_timeout, baseline)
-                seen = None
-            results.append(_result(migration, "down", seconds))
-            if on_rolled_back is not None:
-                on_rolled_back(results[-1])
-    finally:
-        conn.close()
-    return results
+    with db:
+        return _walk(db, plan, on_rolled_back)
 
 
 def plan_migrate(
     database: str | os.PathLike[str],
-    migrations_dir: MigrationsDir = None,
+    migrations: Migrations = None,
     *,
     to: int | None = None,
     steps: int | None = None,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
 ) -> list[Migration]:
     """What ``migrate`` would apply, in order, with the same refusals. Only reads."""
-    available = discover(migrations_dir)
+    available = _load(migrations)
     _check_up_target(to, steps, available)
-    path = os.fspath(database)
-    pending = _check_statements(_plan_up(available, _read_applied_if_any(path, lock_timeout), to))
+    pending = _check_statements(_plan_up(available, _read_applied(database, lock_timeout), to))
     return pending[:steps] if steps is not None else pending
 
 
 def plan_rollback(
     database: str | os.PathLike[str],
-    migrations_dir: MigrationsDir = None,
+    migrations: Migrations = None,
     *,
     to: int | None = None,
     steps: int | None = None,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
 ) -> list[Migration]:
     """What ``rollback`` would roll back, newest first, with the same refusals. Only reads."""
+    available = _load(migrations)
     _check_limits(to, steps)
-    available = {migration.version: migration for migration in discover(migrations_dir)}
-    path = os.fspath(database)
-    return _plan_down(available, _read_applied_if_any(path, lock_timeout), to, steps)
+    return list(_DownPlan(available, to, steps).first(_read_applied(database, lock_timeout)))
 
 
 def status(
     database: str | os.PathLike[str],
-    migrations_dir: MigrationsDir = None,
+    migrations: Migrations = None,
     *,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
 ) -> Status:
     """Report every migration's state. Only reads; never creates the database."""
-    available = {migration.version: migration for migration in discover(migrations_dir)}
-    path = os.fspath(database)
-    applied = _read_applied_if_any(path, lock_timeout)
-    rows = [
+    available = {migration.version: migration for migration in _load(migrations)}
+    applied = _read_applied(database, lock_timeout)
+    rows = tuple(
         _state_of(version, available.get(version), applied.get(version))
         for version in sorted(available.keys() | applied.keys())
-    ]
-    return Status(path, max(applied, default=0), rows)
+    )
+    return Status(os.fspath(database), max(applied, default=0), rows)
 
 
-# --- planning and refusals ---------------------------------------------------
+# --- the one loop ----------------------------------------------------------------
+
+
+class _Plan(Protocol):
+    direction: Direction
+
+    def next_step(self, db: Database, others_committed: bool) -> Migration | None:
+        """The next migration to run, inside the step's transaction; None when done."""
+
+
+def _walk(db: Database, plan: _Plan, on_step: Callback | None) -> list[MigrationResult]:
+    """Run the plan one step at a time, each step with its bookkeeping in one transaction."""
+    results: list[MigrationResult] = []
+    guard = _ForeignKeyGuard(db)
+    seen: int | None = None  # PRAGMA data_version inside our last transaction
+    while True:
+        with db.transaction():
+            current = db.data_version()  # our own commits leave it alone
+            if current != seen:
+                guard.forget()
+            migration = plan.next_step(db, others_committed=current != seen)
+            seen = current
+            if migration is None:
+                break
+            source = migration.file(plan.direction)
+            guard.take_baseline()
+            if source.transactional:
+                seconds = _run_step(db, migration, plan.direction, guard)
+        if not source.transactional:
+            seconds = _run_outside_transaction(db, migration, plan.direction, guard)
+            seen = None  # others may have committed between its statements
+        results.append(
+            MigrationResult(
+                migration.version, migration.name, migration.label, plan.direction, seconds, source.transactional
+            )
+        )
+        if on_step is not None:
+            on_step(results[-1])
+    return results
+
+
+class _UpPlan:
+    """Pending migrations, oldest first; planned again whenever another runner committed."""
+
+    direction: Direction = "up"
+
+    def __init__(self, available: Sequence[Migration], to: int | None, steps: int | None, *, checked: bool) -> None:
+        self.available = available
+        self.to = to
+        self.steps_left = steps
+        self.checked = checked  # every file already split and checked
+        self.pending: deque[Migration] = deque()
+
+    def next_step(self, db: Database, others_committed: bool) -> Migration | None:
+        if others_committed:
+            if not db.has_bookkeeping():
+                db.create_bookkeeping()
+            planned = _plan_up(self.available, db.applied(), self.to)
+            self.pending = deque(planned if self.checked else _check_statements(planned))
+        if not self.pending or self.steps_left == 0:
+            return None
+        if self.steps_left is not None:
+            self.steps_left -= 1
+        return self.pending.popleft()
+
+
+class _DownPlan:
+    """Applied migrations, newest first, fixed when the walk starts.
+
+    A rollback is not planned again: if another process changes what is
+    applied meanwhile, the rest is left as it is rather than guessed.
+    """
+
+    direction: Direction = "down"
+
+    def __init__(self, available: Sequence[Migration], to: int | None, steps: int | None) -> None:
+        self.by_version = {migration.version: migration for migration in available}
+        self.to = to
+        self.steps = steps
+        self.targets: deque[Migration] | None = None
+        self.done = 0
+
+    def first(self, applied: dict[int, AppliedRow]) -> deque[Migration]:
+        self.targets = deque(_plan_down(self.by_version, applied, self.to, self.steps))
+        return self.targets
+
+    def next_step(self, db: Database, others_committed: bool) -> Migration | None:
+        if self.targets is None:
+            self.first(db.applied())
+        elif others_committed and self.targets and db.newest_applied() != self.targets[0].version:
+            raise ConcurrentChangeError(
+                f"{db.path}: another process changed the applied migrations during the rollback; "
+                f"{self.done} rolled back, the rest left as they are: run it again"
+            )
+        assert self.targets is not None
+        if not self.targets:
+            return None
+        self.done += 1
+        return self.targets.popleft()
+
+
+# --- running one step ------------------------------------------------------------
+
+
+def _run_step(db: Database, migration: Migration, direction: Direction, guard: _ForeignKeyGuard) -> float:
+    """Run one direction of a migration and its bookkeeping; the caller's transaction commits both."""
+    started = time.perf_counter()
+    source = migration.file(direction)
+    _execute(db, source)
+    guard.refuse_new_violations(source, "rolled back")
+    _bookkeep(db, migration, direction)
+    return time.perf_counter() - started
+
+
+def _run_outside_transaction(
+    db: Database, migration: Migration, direction: Direction, guard: _ForeignKeyGuard
+) -> float:
+    """Run a ``no-transaction`` file statement by statement, then record it in a transaction of its own.
+
+    Not atomic: a failure leaves the statements that ran, and the migration
+    stays unrecorded so the next run tries the whole file again.
+    """
+    started = time.perf_counter()
+    source = migration.file(direction)
+    try:
+        _execute(db, source)
+    finally:
+        # The file may have turned foreign keys on; later rebuilds must not cascade.
+        db.conn.execute("PRAGMA foreign_keys = OFF")
+    with db.transaction():
+        guard.refuse_new_violations(source, "its statements stay applied and it is not recorded")
+        # Two runners may both have run the file; the first to get here records it.
+        if direction == "down" or not db.is_applied(migration.version):
+            _bookkeep(db, migration, direction)
+    return time.perf_counter() - started
+
+
+def _bookkeep(db: Database, migration: Migration, direction: Direction) -> None:
+    if direction == "up":
+        db.record(migration.version, migration.name, migration.checksum)
+    else:
+        db.forget(migration.version)
+
+
+def _execute(db: Database, source: MigrationFile) -> None:
+    for statement in source.statements:
+        try:
+            db.conn.execute(statement.sql)
+        except sqlite3.Error as exc:
+            hint = ""
+            if "within a transaction" in str(exc) and source.transactional:
+                hint = f" (start the file with the line '{NO_TRANSACTION_DIRECTIVE}' to run it outside a transaction)"
+            raise MigrationFailedError(f"{source.filename}:{statement.line}: {exc}{hint}") from None
+
+
+class _ForeignKeyGuard:
+    """Foreign keys are off while migrating (a table rebuild must not cascade), so they are checked by hand.
+
+    Only violations a migration adds count: orphans the application left
+    before must not block every later migration. While no table declares a
+    foreign key, nothing can violate one and the check waits for a file
+    that mentions REFERENCES: in a schema of ten thousand tables,
+    ``foreign_key_check`` after each change costs more than the migration.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.before: Violations | None = None  # None: no table declares a foreign key
+        self.known = False
+
+    def forget(self) -> None:
+        """Another process committed: the violations already there must be counted again."""
+        self.known = False
+
+    def take_baseline(self) -> None:
+        if not self.known:
+            self.before = self.db.foreign_key_violations() if self.db.declares_foreign_keys() else None
+            self.known = True
+
+    def refuse_new_violations(self, source: MigrationFile, outcome: str) -> None:
+        if self.before is None:
+            if "references" not in source.text.lower():
+                return  # still no foreign key anywhere: nothing can violate one
+            self.before = Counter()
+        after = self.db.foreign_key_violations()
+        added = after - self.before
+        if added:
+            tables = ", ".join(f"{table} -> {parent}" for table, parent in sorted(added))
+            raise ForeignKeyViolationError(
+                f"{source.filename}: leaves {sum(added.values())} row(s) violating a foreign key ({tables}); {outcome}"
+            )
+        self.before = after
+
+
+# --- planning and refusals -------------------------------------------------------
+
+
+def _load(migrations: Migrations) -> list[Migration]:
+    if migrations is None or isinstance(migrations, str | os.PathLike):
+        return discover(migrations)
+    loaded = list(migrations)
+    if not all(isinstance(migration, Migration) for migration in loaded):
+        raise ArgumentTypeError("migrations", migrations, "must be a directory or a sequence of Migration")
+    return sorted(loaded, key=lambda migration: migration.version)
+
+
+def _check_count(argument: str, value: object, minimum: int) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ArgumentTypeError(argument, value, "must be a whole number")
+    if value < minimum:
+        raise ArgumentError(argument, value, f"must be at least {minimum}")
 
 
 def _check_limits(to: int | None, steps: int | None) -> None:
+    _check_count("to", to, 0)
+    _check_count("steps", steps, 1)
     if to is not None and steps is not None:
-        raise TargetError("give either a target version or a number of steps, not both")
-    if to is not None and to < 0:
-        raise TargetError(f"--to {to}: a version cannot be negative")
-    if steps is not None and steps < 1:
-        raise TargetError(f"--steps {steps}: must be at least 1")
+        raise ArgumentError("steps", steps, f"cannot be combined with to={to}")
 
 
 def _check_up_target(to: int | None, steps: int | None, available: Sequence[Migration]) -> None:
     _check_limits(to, steps)
     if to is not None and to not in {migration.version for migration in available}:
-        raise TargetError(f"--to {to}: no migration with that version (known: {_versions(available)})")
+        raise TargetError("to", to, f"no migration with that version (known: {_versions(available)})")
 
 
-def _plan_up(available: Sequence[Migration], applied: dict[int, _AppliedRow], to: int | None) -> list[Migration]:
+def _check_callback(argument: str, callback: object) -> None:
+    if callback is not None and not callable(callback):
+        raise ArgumentTypeError(argument, callback, "must be callable")
+
+
+def _read_applied(database: str | os.PathLike[str], lock_timeout: float) -> dict[int, AppliedRow]:
+    """The applied rows, or none when the database or its table does not exist yet; never writes."""
+    db = Database.open(database, "read", lock_timeout)
+    if db is None:
+        return {}
+    with db, db.transaction(write=False):
+        return db.applied()
+
+
+def _plan_up(available: Sequence[Migration], applied: dict[int, AppliedRow], to: int | None) -> list[Migration]:
     """Refuse an unsafe state, then list what to apply, oldest first."""
     newest = max(applied, default=0)
     for migration in available:
@@ -360,12 +454,12 @@ def _check_statements(migrations: Sequence[Migration]) -> list[Migration]:
 
 
 def _plan_down(
-    available: dict[int, Migration], applied: dict[int, _AppliedRow], to: int | None, steps: int | None
+    available: dict[int, Migration], applied: dict[int, AppliedRow], to: int | None, steps: int | None
 ) -> list[Migration]:
     """List what to roll back, newest first, refusing before anything changes."""
     if to is not None and to != 0 and to not in available and to not in applied:
         known = sorted(available.keys() | applied.keys())
-        raise TargetError(f"--to {to}: no migration with that version (known: 0, {', '.join(map(str, known))})")
+        raise TargetError("to", to, f"no migration with that version (known: 0, {', '.join(map(str, known))})")
     newest_first = sorted(applied, reverse=True)
     versions = [v for v in newest_first if v > to] if to is not None else newest_first[: steps or 1]
     targets = []
@@ -385,7 +479,7 @@ def _plan_down(
     return targets
 
 
-def _state_of(version: int, migration: Migration | None, row: _AppliedRow | None) -> MigrationStatus:
+def _state_of(version: int, migration: Migration | None, row: AppliedRow | None) -> MigrationStatus:
     if row is None:
         assert migration is not None
         return MigrationStatus(version, migration.name, "pending", None)
@@ -398,277 +492,3 @@ def _state_of(version: int, migration: Migration | None, row: _AppliedRow | None
 def _versions(migrations: Sequence[Migration]) -> str:
     versions = [str(m.version) for m in migrations]
     return ", ".join(versions) if len(versions) <= 10 else ", ".join([*versions[:5], "...", *versions[-3:]])
-
-
-def _result(migration: Migration, direction: Direction, seconds: float) -> MigrationResult:
-    transactional = migration.file(direction).transactional
-    return MigrationResult(migration.version, migration.name, migration.label, direction, seconds, transactional)
-
-
-# --- running one migration ---------------------------------------------------
-
-
-def _run(
-    conn: sqlite3.Connection, migration: Migration, direction: Direction, before: Violations | None
-) -> tuple[float, Violations | None]:
-    """Run one direction of a migration and its bookkeeping; the caller commits.
-
-    ``before`` holds the foreign-key violations already there; returns the
-    time taken and the violations after, the next migration's ``before``.
-    """
-    started = time.perf_counter()
-    source = migration.file(direction)
-    _execute_file(conn, source)
-    after = _refuse_new_violations(conn, source, before, "rolled back")
-    _record(conn, migration, direction)
-    return time.perf_counter() - started, after
-
-
-def _run_outside_transaction(
-    conn: sqlite3.Connection,
-    path: str,
-    migration: Migration,
-    direction: Direction,
-    lock_timeout: float,
-    before: Violations | None,
-) -> tuple[float, Violations | None]:
-    """Run a ``no-transaction`` file statement by statement, then record it in a transaction of its own.
-
-    Not atomic: a failure leaves the statements that ran, and the migration
-    stays unrecorded so the next run tries the whole file again.
-    """
-    started = time.perf_counter()
-    source = migration.file(direction)
-    try:
-        _execute_file(conn, source)
-    finally:
-        # The file may have turned foreign keys on; later rebuilds must not cascade.
-        conn.execute("PRAGMA foreign_keys = OFF")
-    with _write_transaction(conn, path, lock_timeout):
-        after = _refuse_new_violations(conn, source, before, "its statements stay applied and it is not recorded")
-        # Two runners may both have run the file; the first to get here records it.
-        if direction == "down" or not _is_applied(conn, migration.version):
-            _record(conn, migration, direction)
-    return time.perf_counter() - started, after
-
-
-def _record(conn: sqlite3.Connection, migration: Migration, direction: Direction) -> None:
-    if direction == "up":
-        conn.execute(_RECORD, (migration.version, migration.name, migration.checksum))
-    else:
-        conn.execute(_FORGET, (migration.version,))
-
-
-def _execute_file(conn: sqlite3.Connection, source: MigrationFile) -> None:
-    for statement in source.statements:
-        try:
-            conn.execute(statement.sql)
-        except sqlite3.Error as exc:
-            raise _statement_failed(source, statement.line, exc) from None
-
-
-def _statement_failed(source: MigrationFile, line: int, exc: sqlite3.Error) -> MigrationFailedError:
-    hint = ""
-    if "within a transaction" in str(exc) and source.transactional:
-        hint = f" (start the file with the line '{NO_TRANSACTION_DIRECTIVE}' to run it outside a transaction)"
-    return MigrationFailedError(f"{source.filename}:{line}: {exc}{hint}")
-
-
-def _foreign_key_violations(conn: sqlite3.Connection) -> Violations:
-    """Rows breaking a foreign key, counted per (child table, parent table)."""
-    return Counter((table, parent) for table, _rowid, parent, _fkid in conn.execute("PRAGMA foreign_key_check"))
-
-
-def _foreign_key_baseline(conn: sqlite3.Connection) -> Violations | None:
-    """The violations already there, or None when no table declares a foreign key.
-
-    Only a table with a REFERENCES clause can hold a violation. With none
-    in the schema, the check waits for a migration whose text mentions one:
-    in a schema of ten thousand tables, ``foreign_key_check`` after each
-    schema change costs more than the migration itself.
-    """
-    if conn.execute(_ANY_FOREIGN_KEY).fetchone() is None:
-        return None
-    return _foreign_key_violations(conn)
-
-
-def _refuse_new_violations(
-    conn: sqlite3.Connection, source: MigrationFile, before: Violations | None, outcome: str
-) -> Violations | None:
-    """Foreign keys are off while migrating (a table rebuild must not cascade), so check them by hand.
-
-    Only violations this migration added count: orphans the application left
-    before must not block every later migration. ``before`` is None while no
-    table declares a foreign key (see ``_foreign_key_baseline``).
-    """
-    if before is None:
-        if "references" not in source.text.lower():
-            return None  # still no foreign key anywhere: nothing can violate one
-        before = Counter()
-    after = _foreign_key_violations(conn)
-    added = after - before
-    if added:
-        tables = ", ".join(f"{table} -> {parent}" for table, parent in sorted(added))
-        raise ForeignKeyViolationError(
-            f"{source.filename}: leaves {sum(added.values())} row(s) violating a foreign key ({tables}); {outcome}"
-        )
-    return after
-
-
-# --- the database ------------------------------------------------------------
-
-
-def _open(path: str, mode: Literal["read", "write", "create"], lock_timeout: float) -> sqlite3.Connection | None:
-    """Open ``path``; None when it does not exist, unless ``mode`` is "create".
-
-    Checks up front what SQLite would only report halfway: a directory, a
-    file that is not SQLite, a database or directory we may not write.
-    """
-    if not path or path == ":memory:":
-        # sqlite3 would open a private temporary database and lose everything.
-        raise DatabaseError(f"{path!r}: not a database file path (SQLite would use a throw-away database)")
-    if os.path.isdir(path):
-        raise DatabaseError(f"{path}: is a directory, not a database file")
-    exists = os.path.exists(path)
-    if not exists and mode != "create":
-        return None
-    if mode != "read":
-        _check_writable(path, exists)
-    target, uri = path, False
-    if mode == "read" and _holds_frames(path + "-wal"):
-        # A WAL left by a killed application: a read-write connection would
-        # checkpoint it into the database file on close. Read it, don't fold it in.
-        from pathlib import Path
-
-        target, uri = Path(path).absolute().as_uri() + "?mode=ro", True
-    try:
-        conn = sqlite3.connect(target, timeout=min(lock_timeout, MAX_LOCK_TIMEOUT), isolation_level=None, uri=uri)
-    except sqlite3.Error as exc:
-        raise database_error(path, exc, lock_timeout) from None
-    try:
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        # Off while migrating: in a table rebuild, dropping the old table would
-        # cascade-delete every child row (set again after each no-transaction file).
-        conn.execute("PRAGMA foreign_keys = OFF")
-    except sqlite3.Error as exc:
-        conn.close()
-        raise database_error(path, exc, lock_timeout) from None
-    return conn
-
-
-def _holds_frames(wal: str) -> bool:
-    try:
-        return os.path.getsize(wal) > 0
-    except OSError:
-        return False
-
-
-def _check_writable(path: str, exists: bool) -> None:
-    """Refuse a read-only file or directory before SQLite half-opens it read-only."""
-    parent = os.path.dirname(os.path.abspath(path))
-    if not exists:
-        try:
-            os.makedirs(parent, exist_ok=True)
-        except OSError as exc:
-            raise DatabaseError(f"{path}: cannot create its directory: {exc.strerror}") from None
-    # The directory must be writable too: SQLite writes its journal beside the file.
-    for target in (path, parent) if exists else (parent,):
-        if not os.access(target, os.W_OK):
-            raise DatabaseError(f"{path}: read-only ({target} is not writable); migrations need write access")
-
-
-@contextmanager
-def _write_transaction(conn: sqlite3.Connection, path: str, lock_timeout: float) -> Iterator[None]:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error, with SQLite errors made readable."""
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-    except sqlite3.Error as exc:
-        raise database_error(path, exc, lock_timeout) from None
-    try:
-        yield
-        conn.execute("COMMIT")
-    except BaseException as exc:
-        if conn.in_transaction:
-            # Closing the connection rolls back too; the first error is the one to report.
-            with suppress(sqlite3.Error):
-                conn.execute("ROLLBACK")
-        if isinstance(exc, sqlite3.Error):
-            raise database_error(path, exc, lock_timeout) from None
-        raise
-
-
-def _has_bookkeeping(conn: sqlite3.Connection, path: str) -> bool:
-    """True when our ``schema_migrations`` exists; refuse one made by another tool."""
-    columns = {row[1]: (row[2].upper(), row[5]) for row in conn.execute("PRAGMA table_info(schema_migrations)")}
-    if not columns:
-        return False
-    if columns.get("version") == ("INTEGER", 1) and all(name in columns for name in BOOKKEEPING_COLUMNS):
-        return True
-    layout = ", ".join(f"{name} {kind}".strip() for name, (kind, _pk) in columns.items())
-    hint = (
-        " (golang-migrate's layout)"
-        if "dirty" in columns
-        else " (dbmate's layout?)"
-        if list(columns) == ["version"]
-        else ""
-    )
-    raise BookkeepingTableError(
-        f"{path}: has a schema_migrations table ({layout}){hint} that homesections did not create; "
-        "it will not use or change it: migrate a fresh database, or move that table away"
-    )
-
-
-def _read_applied_if_any(path: str, lock_timeout: float) -> dict[int, _AppliedRow]:
-    """The applied rows, or none when the database or its table does not exist yet; never writes."""
-    conn = _open(path, "read", lock_timeout)
-    if conn is None:
-        return {}
-    try:
-        return _read_applied(conn) if _has_bookkeeping(conn, path) else {}
-    except sqlite3.Error as exc:
-        raise database_error(path, exc, lock_timeout) from None
-    finally:
-        conn.close()
-
-
-def _read_applied(conn: sqlite3.Connection) -> dict[int, _AppliedRow]:
-    rows = conn.execute("SELECT version, name, checksum, applied_at FROM schema_migrations ORDER BY version")
-    applied = {}
-    for row in rows:
-        if not (isinstance(row[0], int) and all(isinstance(value, str) for value in row[1:])):
-            raise BookkeepingTableError(
-                f"schema_migrations row {row[0]!r} holds a value of the wrong type ({row!r}): edited by hand?"
-            )
-        applied[row[0]] = _AppliedRow(*row)
-    return applied
-
-
-def _is_applied(conn: sqlite3.Connection, version: int) -> bool:
-    return conn.execute("SELECT 1 FROM schema_migrations WHERE version = ?", (version,)).fetchone() is not None
-
-
-def _data_version(conn: sqlite3.Connection) -> int:
-    """Changes whenever another connection commits; our own commits leave it alone."""
-    return conn.execute("PRAGMA data_version").fetchone()[0]
-
-
-def _newest_applied(conn: sqlite3.Connection) -> int:
-    return conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
-
-
-def database_error(path: str, exc: sqlite3.Error, lock_timeout: float) -> DatabaseError:
-    """Turn SQLite's terse codes into a sentence about this database."""
-    code = getattr(exc, "sqlite_errorname", "")
-    if code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
-        return LockTimeoutError(
-            f"{path}: database is locked by another connection; gave up after {lock_timeout:g} s (see --lock-timeout)"
-        )
-    if code == "SQLITE_NOTADB":
-        return DatabaseError(f"{path}: not an SQLite database (or encrypted)")
-    if code.startswith("SQLITE_CORRUPT"):
-        return DatabaseError(f"{path}: the database file is corrupt ({exc})")
-    if code.startswith("SQLITE_READONLY"):
-        return DatabaseError(f"{path}: read-only ({exc}); migrations need write access")
-    if code.startswith("SQLITE_CANTOPEN"):
-        return DatabaseError(f"{path}: cannot open the database file or its journal ({exc})")
-    return DatabaseError(f"{path}: {exc}")

@@ -12,12 +12,13 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterator, Sequence
-from contextlib import closing, contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from .database import DEFAULT_LOCK_TIMEOUT, Database
 from .errors import CacheError
 from .plex import PlexHub, PlexItem
-from .runner import DEFAULT_LOCK_TIMEOUT, MAX_LOCK_TIMEOUT, database_error, status
+from .runner import status
 
 SOURCE_TYPES = ("plex", "jellyfin", "local")
 
@@ -217,8 +218,12 @@ def _sections(conn: sqlite3.Connection, source_id: int) -> list[CachedSection]:
     sections: list[CachedSection] = []
     for row in conn.execute(_HOME_SCREEN, (source_id,)):
         if not sections or sections[-1].id != row[0]:
+            section_id, identifier, title, section_type, position, context, style, hub_type, hub_key, size = row[:10]
             more, promoted, is_stale = (bool(flag) for flag in row[10:13])
-            sections.append(CachedSection(*row[:10], more, promoted, is_stale, row[13]))
+            sections.append(
+                CachedSection(section_id, identifier, title, section_type, position, context, style, hub_type,
+                              hub_key, size, more, promoted, is_stale, row[13])
+            )  # fmt: skip
         if row[14] is not None:
             sections[-1].items.append(CachedItem(*row[14:]))
     return sections
@@ -264,22 +269,25 @@ def _item_row(source_id: int, item: PlexItem) -> tuple[object, ...]:
 def _upsert_source(conn: sqlite3.Connection, identifier: str, source_type: str, name: str | None) -> int:
     row = conn.execute("SELECT id, source_type FROM sources WHERE identifier = ?", (identifier,)).fetchone()
     if row is None:
-        return conn.execute(
+        inserted: int = conn.execute(
             "INSERT INTO sources (identifier, source_type, name) VALUES (?, ?, ?) RETURNING id",
             (identifier, source_type, name or identifier),
         ).fetchone()[0]
+        return inserted
     if row[1] != source_type:
         raise CacheError(f"source {identifier!r} is a {row[1]} source, not {source_type}")
     if name is not None:
         conn.execute(f"UPDATE sources SET name = ?, updated_at = {_NOW} WHERE id = ?", (name, row[0]))
-    return row[0]
+    source_id: int = row[0]
+    return source_id
 
 
 def _source_id(conn: sqlite3.Connection, identifier: str) -> int:
     row = conn.execute("SELECT id FROM sources WHERE identifier = ?", (identifier,)).fetchone()
     if row is None:
         raise CacheError(f"no source {identifier!r} in the cache")
-    return row[0]
+    source_id: int = row[0]
+    return source_id
 
 
 @contextmanager
@@ -289,19 +297,11 @@ def _transaction(
     """A connection to a fully migrated cache, foreign keys on, inside BEGIN IMMEDIATE (or a read)."""
     path = os.fspath(database)
     _require_current_schema(path, lock_timeout)
-    with closing(sqlite3.connect(path, timeout=min(lock_timeout, MAX_LOCK_TIMEOUT), isolation_level=None)) as conn:
-        try:
-            conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            yield conn
-            conn.execute("COMMIT")
-        except BaseException as exc:
-            if conn.in_transaction:
-                with suppress(sqlite3.Error):
-                    conn.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.Error):
-                raise database_error(path, exc, lock_timeout) from None
-            raise
+    db = Database.open(path, "write" if write else "read", lock_timeout, foreign_keys=True)
+    if db is None:
+        raise CacheError(f"{path}: the cache does not exist: run `homesections migrate up` first")
+    with db, db.transaction(write=write) as conn:
+        yield conn
 
 
 def _require_current_schema(path: str, lock_timeout: float) -> None:

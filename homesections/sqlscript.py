@@ -59,7 +59,9 @@ def split_statements(text: str) -> list[Statement]:
     start = counted_up_to = 0
     line = 1
     for end in ends:
-        begin = _LEADING_NOISE.match(text, start, end).end()
+        noise = _LEADING_NOISE.match(text, start, end)
+        assert noise is not None  # the pattern matches the empty string
+        begin = noise.end()
         body = text[begin:end]
         if body.strip(" \t\r\n;"):
             line += text.count("\n", counted_up_to, begin)

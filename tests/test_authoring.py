@@ -21,8 +21,9 @@ import pytest
 from click.testing import CliRunner, Result
 from conftest import REPO, SHIPPED_MIGRATIONS, applied_versions, assert_error, invoke, ok, tables, write_migration
 
-from homesections import NO_TRANSACTION_DIRECTIVE, discover, migrate
+from homesections import discover, migrate
 from homesections.authoring import diff_schemas, dump_schema, new_migration, normalise_sql, read_schema, verify
+from homesections.discovery import NO_TRANSACTION_DIRECTIVE
 from homesections.errors import MigrationFileError
 
 ENV_VARS = ("HOMESECTIONS_DATABASE", "HOMESECTIONS_MIGRATIONS", "HOMESECTIONS_LOCK_TIMEOUT")

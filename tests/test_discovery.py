@@ -10,7 +10,7 @@ import pytest
 
 import homesections
 from homesections import MigrationFile, MigrationFileError, MigrationsNotFoundError, discover
-from homesections.discovery import parse_file_name
+from homesections.discovery import FILE_NAME
 
 
 def write(directory: Path, name: str, text: str | bytes = "SELECT 1;\n") -> Path:
@@ -144,7 +144,8 @@ def test_sql_file_whose_name_does_not_fit_the_pattern_is_an_error(migrations_dir
     ],
 )
 def test_file_names_are_parsed_exactly(filename: str, parsed: tuple[str, str, str] | None) -> None:
-    assert parse_file_name(filename) == parsed
+    match = FILE_NAME.fullmatch(filename)
+    assert (match and match.group("version", "name", "direction")) == parsed
 
 
 def test_version_zero_is_refused_even_when_paired(migrations_dir: Path) -> None:

@@ -20,7 +20,14 @@ import click
 
 from .. import runner
 from ..discovery import Migration
-from ..errors import HomesectionsError, RefusalError
+from ..errors import (
+    ArgumentError,
+    ArgumentTypeError,
+    HomesectionsError,
+    LockTimeoutError,
+    MigrationFileError,
+    RefusalError,
+)
 from ..runner import MigrationResult
 from .base import Group, settings, shared_options
 
@@ -34,20 +41,33 @@ class _Root(Group):
         try:
             return super().invoke(ctx)
         except HomesectionsError as exc:
-            click.echo(f"error: {exc}", err=True)
-            ctx.exit(exc.exit_code)
+            _fail(ctx, _error_lines(exc), 1)
         except BrokenPipeError:
             raise  # `homesections status | head`: click closes quietly
         except (sqlite3.Error, OSError) as exc:
             # Not expected past the library's own checks; still one line, never a traceback.
-            click.echo(f"error: {type(exc).__name__}: {exc}", err=True)
-            ctx.exit(1)
+            _fail(ctx, [f"{type(exc).__name__}: {exc}"], 1)
         except KeyboardInterrupt:
-            # SQLite has rolled back the open transaction by the time we get here.
-            click.echo(
-                "error: interrupted; a migration in progress was rolled back, earlier ones stay applied", err=True
-            )
-            ctx.exit(1)
+            # SQLite has rolled back any open transaction by now; committed migrations stay.
+            _fail(ctx, ["interrupted"], 130)
+
+
+def _error_lines(exc: HomesectionsError) -> list[str]:
+    """The library's message in the CLI's words: options for arguments, one line per problem."""
+    if isinstance(exc, ArgumentError | ArgumentTypeError):
+        return [f"--{exc.argument.replace('_', '-')} {exc.value}: {exc.reason}"]
+    if isinstance(exc, MigrationFileError) and len(exc.problems) > 1:
+        return [exc.summary, *exc.problems]
+    if isinstance(exc, LockTimeoutError):
+        return [f"{exc} (see --lock-timeout)"]
+    return [str(exc)]
+
+
+def _fail(ctx: click.Context, lines: list[str], exit_code: int) -> None:
+    """``error:`` and the first line, each further line indented; newlines inside a line flattened."""
+    flat = [" ".join(line.split("\n")) for line in lines]
+    click.echo("\n".join([f"error: {flat[0]}", *(f"  {line}" for line in flat[1:])]), err=True)
+    ctx.exit(exit_code)
 
 
 def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -139,15 +159,22 @@ def migrate_up(to: int | None, steps: int | None, dry_run: bool, verbose: bool) 
     """
     if to is not None and steps is not None:
         raise click.UsageError("--to and --steps cannot be combined")
-    database, migrations, lock_timeout = settings()
+    shared = settings()
     if dry_run:
-        plan = runner.plan_migrate(database, migrations, to=to, steps=steps, lock_timeout=lock_timeout)
+        plan = runner.plan_migrate(
+            shared.database, shared.migrations, to=to, steps=steps, lock_timeout=shared.lock_timeout
+        )
         _print_plan("Would apply", plan, "up", verbose)
         if not plan:
             click.echo("Already up to date.")
         return
     applied = runner.migrate(
-        database, migrations, to=to, steps=steps, lock_timeout=lock_timeout, on_applied=_print_result
+        shared.database,
+        shared.migrations,
+        to=to,
+        steps=steps,
+        lock_timeout=shared.lock_timeout,
+        on_applied=_print_result,
     )
     if not applied:
         click.echo("Already up to date.")
@@ -181,19 +208,26 @@ def migrate_down(to: int | None, steps: int | None, everything: bool, yes: bool,
     ]
     if len(given) > 1:
         raise click.UsageError(f"{' and '.join(given)} cannot be combined")
-    database, migrations, lock_timeout = settings()
+    shared = settings()
     if everything:
         to = 0
     if dry_run:
-        plan = runner.plan_rollback(database, migrations, to=to, steps=steps, lock_timeout=lock_timeout)
+        plan = runner.plan_rollback(
+            shared.database, shared.migrations, to=to, steps=steps, lock_timeout=shared.lock_timeout
+        )
         _print_plan("Would roll back", plan, "down", verbose)
         if not plan:
             click.echo("Nothing to roll back.")
         return
     if everything:
-        _confirm_all(database, yes)
+        _confirm_all(shared.database, yes)
     rolled_back = runner.rollback(
-        database, migrations, to=to, steps=steps, lock_timeout=lock_timeout, on_rolled_back=_print_result
+        shared.database,
+        shared.migrations,
+        to=to,
+        steps=steps,
+        lock_timeout=shared.lock_timeout,
+        on_rolled_back=_print_result,
     )
     if not rolled_back:
         click.echo("Nothing to roll back.")
@@ -223,8 +257,8 @@ def status(ctx: click.Context, as_json: bool, exit_code: bool) -> None:
         homesections status --json
         homesections status --exit-code || homesections migrate up
     """
-    database, migrations, lock_timeout = settings()
-    report = runner.status(database, migrations, lock_timeout=lock_timeout)
+    shared = settings()
+    report = runner.status(shared.database, shared.migrations, lock_timeout=shared.lock_timeout)
     click.echo(_status_json(report) if as_json else _status_table(report))
     if exit_code and not report.is_up_to_date:
         ctx.exit(1)

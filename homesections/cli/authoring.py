@@ -26,7 +26,7 @@ def migrate_new(name: str) -> None:
     Example:
         homesections -m sql migrate new add_hub_random
     """
-    _database, migrations, _lock_timeout = settings()
+    migrations = settings().migrations
     if migrations is None:
         migrations = packaged_migrations_dir()
         if migrations == installed_migrations_dir():
@@ -53,8 +53,8 @@ def migrate_verify() -> None:
         homesections migrate verify
         homesections -m sql migrate verify
     """
-    database, migrations, _lock_timeout = settings()
-    report = verify(migrations, database)
+    shared = settings()
+    report = verify(shared.migrations, shared.database)
     for finding in report.findings:
         click.echo(finding)
     if report.findings:
@@ -76,7 +76,7 @@ def schema(output: str | None) -> None:
         homesections schema
         homesections -m sql schema --output docs/database/schema.sql
     """
-    _database, migrations, _lock_timeout = settings()
+    migrations = settings().migrations
     if output is None:
         click.echo(dump_schema(migrations), nl=False)
         return

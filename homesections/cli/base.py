@@ -8,18 +8,19 @@ rarely used subcommands only when one is named (or listed, for help).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import click
 
-from .. import runner
+from ..database import DEFAULT_LOCK_TIMEOUT, MAX_LOCK_TIMEOUT
 
 DEFAULT_DATABASE = "homesections.db"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class PathType(click.ParamType):
+class PathType(click.ParamType[str]):
     """A path taken as given (the library checks it), completed as a file name by the shell.
 
     Lighter than click.Path, whose constructor looks up translations on disk at every start-up.
@@ -35,7 +36,7 @@ class PathType(click.ParamType):
 
 # Built once: the shared options appear on every command.
 PATH = PathType()
-_SECONDS = click.FloatRange(min=0, max=runner.MAX_LOCK_TIMEOUT)
+_SECONDS = click.FloatRange(min=0, max=MAX_LOCK_TIMEOUT)
 
 _HELP_TEXT = "Show this message and exit."
 
@@ -46,32 +47,32 @@ def _show_help(ctx: click.Context, _param: click.Parameter, value: bool) -> None
         ctx.exit()
 
 
-class _PlainHelp:
+def _plain_help_option(command: click.Command, ctx: click.Context, cached: click.Option | None) -> click.Option | None:
     """The ``-h``/``--help`` option, built with its text given.
 
-    click builds it on first parse and looks its text up in the translation
-    catalogues on disk, importing ``locale`` on the way: 2-3 ms of every run
-    for three nested commands, more than the no-op migration itself.
+    click builds it with a translated text, looking it up in the catalogues
+    on disk and importing ``locale`` on the way: about 2 ms of every run for
+    three nested commands (docs/performance.md).
     """
+    names = command.get_help_option_names(ctx)
+    if not names or not command.add_help_option:
+        return None
+    if cached is not None:
+        return cached
+    return click.Option(names, is_flag=True, expose_value=False, is_eager=True, help=_HELP_TEXT, callback=_show_help)
+
+
+class Command(click.Command):
+    """A command with the plain help option."""
 
     _plain_help: click.Option | None = None
 
     def get_help_option(self, ctx: click.Context) -> click.Option | None:
-        names = self.get_help_option_names(ctx)  # type: ignore[attr-defined]
-        if not names or not self.add_help_option:  # type: ignore[attr-defined]
-            return None
-        if self._plain_help is None:
-            self._plain_help = click.Option(
-                names, is_flag=True, expose_value=False, is_eager=True, help=_HELP_TEXT, callback=_show_help
-            )
+        self._plain_help = _plain_help_option(self, ctx, self._plain_help)
         return self._plain_help
 
 
-class Command(_PlainHelp, click.Command):
-    """A command with the plain help option."""
-
-
-class Group(_PlainHelp, click.Group):
+class Group(click.Group):
     """A group whose ``lazy`` subcommands ({name: "module:attribute"}) load when first asked for.
 
     ``homesections migrate up`` then builds neither the authoring commands
@@ -79,11 +80,16 @@ class Group(_PlainHelp, click.Group):
     """
 
     command_class = Command
-    group_class = type  # subgroups are of the same class
+    group_class: type[click.Group] | type[type] | None = type  # subgroups are of the same class
+    _plain_help: click.Option | None = None
 
     def __init__(self, *args: Any, lazy: dict[str, str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.lazy = dict(lazy or {})
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        self._plain_help = _plain_help_option(self, ctx, self._plain_help)
+        return self._plain_help
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.lazy})
@@ -147,7 +153,7 @@ def shared_options(*, root: bool = False) -> Callable[[F], F]:
             expose_value=False,
             callback=_remember("lock_timeout"),
             help="How long to wait for another writer "
-            f"[env: HOMESECTIONS_LOCK_TIMEOUT; default: {runner.DEFAULT_LOCK_TIMEOUT:g}]",
+            f"[env: HOMESECTIONS_LOCK_TIMEOUT; default: {DEFAULT_LOCK_TIMEOUT:g}]",
         ),
     ]
 
@@ -159,11 +165,20 @@ def shared_options(*, root: bool = False) -> Callable[[F], F]:
     return decorate
 
 
-def settings() -> tuple[str, str | None, float]:
-    """The database, migrations directory and lock timeout given at any level, or their defaults."""
+@dataclass(frozen=True)
+class Settings:
+    """The shared options' values, given at any level of the command line, or their defaults."""
+
+    database: str
+    migrations: str | None
+    lock_timeout: float
+
+
+def settings() -> Settings:
+    """The shared options of the running command."""
     meta = click.get_current_context().meta
-    return (
+    return Settings(
         meta.get("homesections.database", DEFAULT_DATABASE),
         meta.get("homesections.migrations"),
-        meta.get("homesections.lock_timeout", runner.DEFAULT_LOCK_TIMEOUT),
+        meta.get("homesections.lock_timeout", DEFAULT_LOCK_TIMEOUT),
     )

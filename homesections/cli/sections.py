@@ -46,9 +46,11 @@ def sections_import(source: str, name: str | None, source_type: str, reply: Any)
     Example:
         homesections sections import --source my-server --name "Living room" hubs.xml
     """
-    database, _migrations, lock_timeout = settings()
+    shared = settings()
     hubs = parse_hubs(reply.read(), origin=reply.name)
-    result = replace_sections(database, source, hubs, source_type=source_type, name=name, lock_timeout=lock_timeout)
+    result = replace_sections(
+        shared.database, source, hubs, source_type=source_type, name=name, lock_timeout=shared.lock_timeout
+    )
     click.echo(
         f"Imported {result.sections} section(s), {result.items} item(s) into {result.source}; "
         f"{result.duplicates_dropped} duplicate(s) dropped, {result.sections_removed} section(s) removed."
@@ -67,8 +69,8 @@ def sections_show(source: str | None, as_json: bool) -> None:
         homesections sections show
         homesections sections show --source my-server --json
     """
-    database, _migrations, lock_timeout = settings()
-    screen = home_screen(database, source, lock_timeout=lock_timeout)
+    shared = settings()
+    screen = home_screen(shared.database, source, lock_timeout=shared.lock_timeout)
     click.echo(_sections_json(screen) if as_json else _sections_text(screen))
 
 
@@ -82,8 +84,8 @@ def sections_stale(source: str) -> None:
     Example:
         homesections sections stale --source my-server
     """
-    database, _migrations, lock_timeout = settings()
-    count = mark_stale(database, source, lock_timeout=lock_timeout)
+    shared = settings()
+    count = mark_stale(shared.database, source, lock_timeout=shared.lock_timeout)
     click.echo(f"Marked {count} section(s) of {source} stale.")
 
 

@@ -1,0 +1,269 @@
+"""The SQLite layer: opening a database, transactions, the bookkeeping table, SQLite's errors.
+
+Everything homesections does to a database file goes through ``Database``:
+the runner and the sections cache both use it, so the rules that protect a
+user's file live in one place. It opens only real files (never SQLite's
+throw-away databases), checks up front what SQLite would only report
+halfway (a directory, a read-only place), and turns SQLite's terse error
+codes into sentences about this database.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sqlite3
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from typing import Literal
+
+from .errors import ArgumentError, ArgumentTypeError, BookkeepingTableError, DatabaseError, LockTimeoutError
+
+DEFAULT_LOCK_TIMEOUT = 30.0
+# SQLite keeps its busy timeout in milliseconds in a C int: longer waits overflow to none.
+MAX_LOCK_TIMEOUT = 2_147_483.0
+
+# "read": never creates anything, None when the file is missing; "write": an existing file;
+# "create": the file and its directories are created when missing.
+Mode = Literal["read", "write", "create"]
+
+BOOKKEEPING_COLUMNS = ("version", "name", "checksum", "applied_at")
+_CREATE_BOOKKEEPING = """CREATE TABLE schema_migrations (
+    version INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    checksum TEXT NOT NULL,
+    applied_at TEXT NOT NULL
+)"""
+_RECORD = (
+    "INSERT INTO schema_migrations (version, name, checksum, applied_at) "
+    "VALUES (?, ?, ?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))"
+)
+# A foreign key is declared with REFERENCES, in CREATE TABLE or ALTER TABLE ... ADD COLUMN;
+# LIKE ignores ASCII case. A false match (a name holding the word) only means one more check.
+_ANY_FOREIGN_KEY = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND sql LIKE '%references%' LIMIT 1"
+
+# Rows breaking a foreign key, counted per (child table, parent table).
+Violations = Counter[tuple[str, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedRow:
+    """One row of ``schema_migrations``."""
+
+    version: int
+    name: str
+    checksum: str
+    applied_at: str
+
+
+def check_lock_timeout(lock_timeout: object) -> float:
+    """The lock timeout as seconds, or an error a caller can catch as ``ValueError``/``TypeError``."""
+    if isinstance(lock_timeout, bool) or not isinstance(lock_timeout, int | float):
+        raise ArgumentTypeError("lock_timeout", lock_timeout, "must be a number of seconds")
+    if math.isnan(lock_timeout) or not 0 <= lock_timeout <= MAX_LOCK_TIMEOUT:
+        raise ArgumentError(
+            "lock_timeout", lock_timeout, f"must be between 0 and {MAX_LOCK_TIMEOUT:,.0f} seconds (SQLite's limit)"
+        )
+    return float(lock_timeout)
+
+
+class Database:
+    """One open connection to a migration target, in autocommit mode: transactions are explicit."""
+
+    def __init__(self, path: str, conn: sqlite3.Connection, lock_timeout: float) -> None:
+        self.path = path
+        self.conn = conn
+        self.lock_timeout = lock_timeout
+
+    @classmethod
+    def open(
+        cls, database: str | os.PathLike[str], mode: Mode, lock_timeout: float, *, foreign_keys: bool = False
+    ) -> Database | None:
+        """Open ``database``; None when it does not exist, unless ``mode`` is "create".
+
+        Foreign keys are off by default, as migrations need them: in a table
+        rebuild, dropping the old table would cascade-delete every child row.
+        """
+        path = _check_path(database)
+        lock_timeout = check_lock_timeout(lock_timeout)
+        exists = os.path.exists(path)
+        if not exists and mode != "create":
+            return None
+        if mode != "read":
+            _check_writable(path, exists)
+        target, uri = path, False
+        if mode == "read" and _holds_frames(path + "-wal"):
+            # A WAL left by a killed application: a read-write connection would
+            # checkpoint it into the database file on close. Read it, don't fold it in.
+            from pathlib import Path
+
+            target, uri = Path(path).absolute().as_uri() + "?mode=ro", True
+        try:
+            conn = sqlite3.connect(target, timeout=lock_timeout, isolation_level=None, uri=uri)
+        except sqlite3.Error as exc:
+            raise database_error(path, exc, lock_timeout) from None
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            conn.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
+        except sqlite3.Error as exc:
+            conn.close()
+            raise database_error(path, exc, lock_timeout) from None
+        return cls(path, conn, lock_timeout)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def error(self, exc: sqlite3.Error) -> DatabaseError:
+        """SQLite's error as a sentence about this database."""
+        return database_error(self.path, exc, self.lock_timeout)
+
+    @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` (or a plain read) ... ``COMMIT``, rolled back on any error.
+
+        The write lock is taken at BEGIN, not at the first write, so two
+        runners never both read "pending" and then both apply.
+        """
+        try:
+            self.conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        except sqlite3.Error as exc:
+            raise self.error(exc) from None
+        try:
+            yield self.conn
+            self.conn.execute("COMMIT")
+        except BaseException as exc:
+            if self.conn.in_transaction:
+                # Closing the connection rolls back too; the first error is the one to report.
+                with suppress(sqlite3.Error):
+                    self.conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise self.error(exc) from None
+            raise
+
+    def data_version(self) -> int:
+        """Changes whenever another connection commits; our own commits leave it alone."""
+        return self._scalar("PRAGMA data_version")
+
+    # --- the bookkeeping table ---
+
+    def has_bookkeeping(self) -> bool:
+        """True when our ``schema_migrations`` exists; refuse one made by another tool."""
+        columns = {
+            row[1]: (row[2].upper(), row[5]) for row in self.conn.execute("PRAGMA table_info(schema_migrations)")
+        }
+        if not columns:
+            return False
+        if columns.get("version") == ("INTEGER", 1) and all(name in columns for name in BOOKKEEPING_COLUMNS):
+            return True
+        layout = ", ".join(f"{name} {kind}".strip() for name, (kind, _pk) in columns.items())
+        hint = (
+            " (golang-migrate's layout)"
+            if "dirty" in columns
+            else " (dbmate's layout?)"
+            if list(columns) == ["version"]
+            else ""
+        )
+        raise BookkeepingTableError(
+            f"{self.path}: has a schema_migrations table ({layout}){hint} that homesections did not create; "
+            "it will not use or change it: migrate a fresh database, or move that table away"
+        )
+
+    def create_bookkeeping(self) -> None:
+        self.conn.execute(_CREATE_BOOKKEEPING)
+
+    def applied(self) -> dict[int, AppliedRow]:
+        """The applied migrations by version; empty while the table does not exist."""
+        if not self.has_bookkeeping():
+            return {}
+        rows = self.conn.execute("SELECT version, name, checksum, applied_at FROM schema_migrations ORDER BY version")
+        applied = {}
+        for version, name, checksum, applied_at in rows:
+            if not (isinstance(version, int) and all(isinstance(value, str) for value in (name, checksum, applied_at))):
+                raise BookkeepingTableError(
+                    f"{self.path}: schema_migrations row {version!r} holds a value of the wrong type "
+                    f"({(version, name, checksum, applied_at)!r}): edited by hand?"
+                )
+            applied[version] = AppliedRow(version, name, checksum, applied_at)
+        return applied
+
+    def record(self, version: int, name: str, checksum: str) -> None:
+        self.conn.execute(_RECORD, (version, name, checksum))
+
+    def forget(self, version: int) -> None:
+        self.conn.execute("DELETE FROM schema_migrations WHERE version = ?", (version,))
+
+    def is_applied(self, version: int) -> bool:
+        return self.conn.execute("SELECT 1 FROM schema_migrations WHERE version = ?", (version,)).fetchone() is not None
+
+    def newest_applied(self) -> int:
+        return self._scalar("SELECT coalesce(max(version), 0) FROM schema_migrations")
+
+    # --- foreign keys, checked by hand while they are off ---
+
+    def declares_foreign_keys(self) -> bool:
+        """Whether any table has a REFERENCES clause: only then can a row violate a foreign key."""
+        return self.conn.execute(_ANY_FOREIGN_KEY).fetchone() is not None
+
+    def foreign_key_violations(self) -> Violations:
+        return Counter(
+            (table, parent) for table, _rowid, parent, _fkid in self.conn.execute("PRAGMA foreign_key_check")
+        )
+
+    def _scalar(self, sql: str) -> int:
+        value: int = self.conn.execute(sql).fetchone()[0]
+        return value
+
+
+def _check_path(database: str | os.PathLike[str]) -> str:
+    path = os.fspath(database)
+    if not path or path == ":memory:":
+        # sqlite3 would open a private temporary database and lose everything.
+        raise DatabaseError(f"{path!r}: not a database file path (SQLite would use a throw-away database)")
+    if os.path.isdir(path):
+        raise DatabaseError(f"{path}: is a directory, not a database file")
+    return path
+
+
+def _holds_frames(wal: str) -> bool:
+    try:
+        return os.path.getsize(wal) > 0
+    except OSError:
+        return False
+
+
+def _check_writable(path: str, exists: bool) -> None:
+    """Refuse a read-only file or directory before SQLite half-opens it read-only."""
+    parent = os.path.dirname(os.path.abspath(path))
+    if not exists:
+        try:
+            os.makedirs(parent, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseError(f"{path}: cannot create its directory: {exc.strerror}") from None
+    # The directory must be writable too: SQLite writes its journal beside the file.
+    for target in (path, parent) if exists else (parent,):
+        if not os.access(target, os.W_OK):
+            raise DatabaseError(f"{path}: read-only ({target} is not writable); migrations need write access")
+
+
+def database_error(path: str, exc: sqlite3.Error, lock_timeout: float) -> DatabaseError:
+    """Turn SQLite's terse codes into a sentence about this database."""
+    code = getattr(exc, "sqlite_errorname", "")
+    if code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return LockTimeoutError(f"{path}: database is locked by another connection; gave up after {lock_timeout:g} s")
+    if code == "SQLITE_NOTADB":
+        return DatabaseError(f"{path}: not an SQLite database (or encrypted)")
+    if code.startswith("SQLITE_CORRUPT"):
+        return DatabaseError(f"{path}: the database file is corrupt ({exc})")
+    if code.startswith("SQLITE_READONLY"):
+        return DatabaseError(f"{path}: read-only ({exc}); migrations need write access")
+    if code.startswith("SQLITE_CANTOPEN"):
+        return DatabaseError(f"{path}: cannot open the database file or its journal ({exc})")
+    return DatabaseError(f"{path}: {exc}")
