@@ -55,28 +55,31 @@ main(args=sys.argv[2:], prog_name="homesections")
 # reading the line cannot be handled inside the function (where sqlite3 would
 # swallow a KeyboardInterrupt as "user-defined function raised exception"); it
 # reaches the runner while migration 2's long statement is running.
+#
+# ``released()`` is os.access on a file the test creates: also C, no bytecode. A
+# statement that runs until ``released()`` ends only after the test has sent its
+# signal, however loaded the machine (see test_sigint_mid_migration_...).
 SIGNALLING_RUNNER = r"""
 import functools, os, sqlite3, sys
 from homesections.cli import main
 signal_parent = functools.partial(os.write, int(sys.argv[1]), b"in migration 2\n")
+released = functools.partial(os.access, sys.argv[2], os.F_OK)
 _connect = sqlite3.connect
 
 def connect(*args, **kwargs):
     conn = _connect(*args, **kwargs)
     conn.create_function("signal_parent", 0, signal_parent)
+    conn.create_function("released", 0, released)
     return conn
 
 sqlite3.connect = connect
-main(args=sys.argv[2:], prog_name="homesections")
+main(args=sys.argv[3:], prog_name="homesections")
 """
 
 # Migration 2's last statement: counts to knob.n. Calibrated on a 2-CPU runner at
 # about 2 million rows a second, so 20 million is ~10 s: far above the few
 # milliseconds a signal needs to arrive, and still bounded should it not.
 LONG_KNOB = 20_000_000
-# SIGINT only takes effect once the running statement returns (see the SIGINT
-# test), so there the statement is ~1 s: still far above the signal's latency.
-SIGINT_KNOB = 2_000_000
 SLOW_ROWS = 5_000  # of 1000 random bytes each: 5 MB, more than SQLite's 2 MB page cache, so it spills
 
 
@@ -198,13 +201,16 @@ def assert_each_migration_ran_once(db: Path) -> None:
     assert rows(db, "PRAGMA integrity_check") == [("ok",)]
 
 
-def write_kill_migrations(directory: Path, knob: int) -> None:
+def write_kill_migrations(directory: Path, knob: int, *, until_released: bool = False) -> None:
     """0001 creates ``knob`` (n = ``knob``); 0002 writes 5 MB, then signals the test and counts to knob.n.
 
     The signal is given from inside the long statement, not by a statement of its
     own: between two statements the runner is back in Python, where a SIGINT
-    would be handled before the long statement even starts.
+    would be handled before the long statement even starts. With
+    ``until_released`` the count also stops, and only stops, once the test
+    creates the release file (``released()``).
     """
+    release = " AND NOT released()" if until_released else ""
     write_migration(
         directory,
         "0001",
@@ -223,7 +229,7 @@ def write_kill_migrations(directory: Path, knob: int) -> None:
         "SELECT count(*) FROM (\n"
         "    WITH RECURSIVE c(x) AS (\n"
         "        SELECT 1 WHERE signal_parent()\n"
-        "        UNION ALL SELECT x + 1 FROM c WHERE x < (SELECT n FROM knob)\n"
+        f"        UNION ALL SELECT x + 1 FROM c WHERE x < (SELECT n FROM knob){release}\n"
         "    )\n"
         "    SELECT x FROM c\n"
         ");\n",
@@ -236,12 +242,18 @@ def start_and_interrupt(
 ) -> tuple[subprocess.Popen[bytes], bytes, bytes, float]:
     """Run ``migrate up`` until migration 2 is in its long statement, send ``signum``, reap the child.
 
-    Returns the child, its stdout and stderr, and the seconds from the signal to its exit.
+    After the signal, the release file is created: a statement waiting for it
+    ends only once the signal is pending in the child (kill() returns after
+    that, and the child sees the file only through a later system call, on
+    whose return the signal is delivered). Returns the child, its stdout and
+    stderr, and the seconds from the signal to its exit.
     """
+    release = db.parent / "release"
     signal_r, signal_w = os.pipe()
     try:
         proc = spawn(
-            [sys.executable, "-c", SIGNALLING_RUNNER, str(signal_w), "-d", db, "-m", migrations, "migrate", "up"],
+            [sys.executable, "-c", SIGNALLING_RUNNER, str(signal_w), release]
+            + ["-d", db, "-m", migrations, "migrate", "up"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             pass_fds=(signal_w,),
@@ -256,6 +268,7 @@ def start_and_interrupt(
     assert proc.poll() is None, "the runner ended before the signal could reach it mid-migration"
     sent = time.monotonic()
     proc.send_signal(signum)
+    release.touch()
     out, err = proc.communicate(timeout=TIMEOUT)
     return proc, out, err, time.monotonic() - sent
 
@@ -274,7 +287,8 @@ def finish_with_next_up(db: Path, migrations: Path) -> None:
         conn.execute("UPDATE knob SET n = 1")
     # The same runner script, its signal_parent() now writing to its stdout (fd 1).
     rerun = subprocess.run(
-        [sys.executable, "-c", SIGNALLING_RUNNER, "1", "-d", db, "-m", migrations, "migrate", "up"],
+        [sys.executable, "-c", SIGNALLING_RUNNER, "1", db.parent / "release", "-d", db, "-m", migrations]
+        + ["migrate", "up"],
         env=child_env(),
         capture_output=True,
         text=True,
@@ -481,13 +495,14 @@ def test_sigint_mid_migration_rolls_back_without_a_traceback(
     journal: str, migrations_dir: Path, db_path: Path, spawn: Callable[..., subprocess.Popen[bytes]]
 ) -> None:
     # Python runs its SIGINT handler only between bytecodes, so the KeyboardInterrupt
-    # surfaces when the long statement returns: the statement here is about a second.
-    write_kill_migrations(migrations_dir, SIGINT_KNOB)
+    # surfaces when the long statement returns: here it runs until the test has sent
+    # the signal (until_released), however long the machine takes to deliver it.
+    write_kill_migrations(migrations_dir, LONG_KNOB, until_released=True)
     set_journal_mode(db_path, journal)
 
     proc, out, err, _seconds = start_and_interrupt(spawn, db_path, migrations_dir, signal.SIGINT)
 
-    assert proc.returncode != 0, (out, err)
+    assert proc.returncode == 130, (out, err)
     assert b"Traceback" not in err, err.decode()
     assert err.decode().strip().startswith("error: interrupted"), err.decode()
     assert len(err.decode().strip().splitlines()) == 1, err.decode()
