@@ -30,15 +30,22 @@ MAX_LOCK_TIMEOUT = 2_147_483.0
 Mode = Literal["read", "write", "create"]
 
 BOOKKEEPING_COLUMNS = ("version", "name", "checksum", "applied_at")
+# Added by release 2, nullable so that a release-1 table gains them in place:
+# the down file's text when applied (an older application can roll back with it),
+# and the up file's size and modification time when hashed (a no-op start-up
+# trusts the checksum while they are unchanged, instead of reading the file).
+RELEASE_2_COLUMNS = ("down_sql", "up_stat")
 _CREATE_BOOKKEEPING = """CREATE TABLE schema_migrations (
     version INTEGER PRIMARY KEY,
     name TEXT NOT NULL,
     checksum TEXT NOT NULL,
-    applied_at TEXT NOT NULL
+    applied_at TEXT NOT NULL,
+    down_sql TEXT,
+    up_stat TEXT
 )"""
 _RECORD = (
-    "INSERT INTO schema_migrations (version, name, checksum, applied_at) "
-    "VALUES (?, ?, ?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))"
+    "INSERT INTO schema_migrations (version, name, checksum, applied_at, down_sql, up_stat) "
+    "VALUES (?, ?, ?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), ?, ?)"
 )
 # A foreign key is declared with REFERENCES, in CREATE TABLE or ALTER TABLE ... ADD COLUMN;
 # LIKE ignores ASCII case. A false match (a name holding the word) only means one more check.
@@ -50,12 +57,13 @@ Violations = Counter[tuple[str, str]]
 
 @dataclass(frozen=True, slots=True)
 class AppliedRow:
-    """One row of ``schema_migrations``."""
+    """One row of ``schema_migrations`` (its stored down SQL is read only when needed)."""
 
     version: int
     name: str
     checksum: str
     applied_at: str
+    up_stat: str | None = None
 
 
 def check_lock_timeout(lock_timeout: object) -> float:
@@ -88,11 +96,13 @@ class Database:
         """
         path = _check_path(database)
         lock_timeout = check_lock_timeout(lock_timeout)
-        exists = os.path.exists(path)
-        if not exists and mode != "create":
-            return None
-        if mode != "read":
-            _check_writable(path, exists)
+        if not os.path.exists(path):
+            _refuse_a_file_in_the_way(path)
+            if mode != "create":
+                return None
+            _create(path)
+        elif mode != "read":
+            _check_writable(path)
         target, uri = path, False
         if mode == "read" and _holds_frames(path + "-wal"):
             # A WAL left by a killed application: a read-write connection would
@@ -154,15 +164,15 @@ class Database:
 
     # --- the bookkeeping table ---
 
-    def has_bookkeeping(self) -> bool:
-        """True when our ``schema_migrations`` exists; refuse one made by another tool."""
+    def bookkeeping_columns(self) -> set[str]:
+        """The columns of our ``schema_migrations``; empty when it does not exist; refuse another tool's."""
         columns = {
             row[1]: (row[2].upper(), row[5]) for row in self.conn.execute("PRAGMA table_info(schema_migrations)")
         }
         if not columns:
-            return False
+            return set()
         if columns.get("version") == ("INTEGER", 1) and all(name in columns for name in BOOKKEEPING_COLUMNS):
-            return True
+            return set(columns)
         layout = ", ".join(f"{name} {kind}".strip() for name, (kind, _pk) in columns.items())
         hint = (
             " (golang-migrate's layout)"
@@ -176,26 +186,56 @@ class Database:
             "it will not use or change it: migrate a fresh database, or move that table away"
         )
 
-    def create_bookkeeping(self) -> None:
-        self.conn.execute(_CREATE_BOOKKEEPING)
+    def has_bookkeeping(self) -> bool:
+        return bool(self.bookkeeping_columns())
+
+    def prepare_bookkeeping(self) -> None:
+        """Create ``schema_migrations``, or add what release 2 keeps to a release-1 table.
+
+        Called inside the first write transaction of a run, so the upgrade
+        commits with the first step or not at all.
+        """
+        columns = self.bookkeeping_columns()
+        if not columns:
+            self.conn.execute(_CREATE_BOOKKEEPING)
+        for column in RELEASE_2_COLUMNS:
+            if columns and column not in columns:
+                self.conn.execute(f"ALTER TABLE schema_migrations ADD COLUMN {column} TEXT")
 
     def applied(self) -> dict[int, AppliedRow]:
         """The applied migrations by version; empty while the table does not exist."""
-        if not self.has_bookkeeping():
+        columns = self.bookkeeping_columns()
+        if not columns:
             return {}
-        rows = self.conn.execute("SELECT version, name, checksum, applied_at FROM schema_migrations ORDER BY version")
+        up_stat = "up_stat" if "up_stat" in columns else "NULL"
+        rows = self.conn.execute(
+            f"SELECT version, name, checksum, applied_at, {up_stat} FROM schema_migrations ORDER BY version"
+        )
         applied = {}
-        for version, name, checksum, applied_at in rows:
+        for version, name, checksum, applied_at, stat in rows:
             if not (isinstance(version, int) and all(isinstance(value, str) for value in (name, checksum, applied_at))):
                 raise BookkeepingTableError(
                     f"{self.path}: schema_migrations row {version!r} holds a value of the wrong type "
                     f"({(version, name, checksum, applied_at)!r}): edited by hand?"
                 )
-            applied[version] = AppliedRow(version, name, checksum, applied_at)
+            applied[version] = AppliedRow(version, name, checksum, applied_at, stat if isinstance(stat, str) else None)
         return applied
 
-    def record(self, version: int, name: str, checksum: str) -> None:
-        self.conn.execute(_RECORD, (version, name, checksum))
+    def stored_down(self, version: int) -> str | None:
+        """The down SQL stored with a row when it was applied (None: applied by release 1)."""
+        if "down_sql" not in self.bookkeeping_columns():
+            return None
+        row = self.conn.execute("SELECT down_sql FROM schema_migrations WHERE version = ?", (version,)).fetchone()
+        return row[0] if row is not None and isinstance(row[0], str) else None
+
+    def record(self, version: int, name: str, checksum: str, down_sql: str | None, up_stat: str | None) -> None:
+        self.conn.execute(_RECORD, (version, name, checksum, down_sql, up_stat))
+
+    def remember_stats(self, stats: dict[int, str]) -> None:
+        """Store up files' sizes and times once their checksums were confirmed by reading them."""
+        self.conn.executemany(
+            "UPDATE schema_migrations SET up_stat = ? WHERE version = ?", [(stat, v) for v, stat in stats.items()]
+        )
 
     def forget(self, version: int) -> None:
         self.conn.execute("DELETE FROM schema_migrations WHERE version = ?", (version,))
@@ -205,6 +245,40 @@ class Database:
 
     def newest_applied(self) -> int:
         return self._scalar("SELECT coalesce(max(version), 0) FROM schema_migrations")
+
+    def backup_to(self, target: str) -> None:
+        """A consistent copy through SQLite's backup API (right in WAL mode too), readable by its owner only.
+
+        Written under a private name and renamed into place, so a reader
+        never finds half a backup.
+        """
+        temporary = f"{target}.{os.getpid()}.new"
+        try:
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.fchmod(descriptor, 0o600)
+            os.close(descriptor)
+            copy = sqlite3.connect(temporary)
+            try:
+                self.conn.backup(copy)
+            finally:
+                copy.close()
+            os.replace(temporary, target)
+        except sqlite3.Error as exc:
+            raise DatabaseError(f"{target}: cannot write the backup of {self.path}: {exc}") from None
+        except OSError as exc:
+            raise DatabaseError(f"{target}: cannot write the backup of {self.path}: {exc.strerror}") from None
+        finally:
+            with suppress(OSError):
+                os.unlink(temporary)
+
+    @contextmanager
+    def refusing_attach(self) -> Iterator[None]:
+        """SQL that did not come from a migrations directory may not reach other database files."""
+        self.conn.set_authorizer(_refuse_attach)
+        try:
+            yield
+        finally:
+            self.conn.set_authorizer(None)
 
     # --- foreign keys, checked by hand while they are off ---
 
@@ -222,14 +296,83 @@ class Database:
         return value
 
 
+def _refuse_attach(action: int, *_args: object) -> int:
+    return sqlite3.SQLITE_DENY if action in (sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH) else sqlite3.SQLITE_OK
+
+
 def _check_path(database: str | os.PathLike[str]) -> str:
     path = os.fspath(database)
     if not path or path == ":memory:":
         # sqlite3 would open a private temporary database and lose everything.
         raise DatabaseError(f"{path!r}: not a database file path (SQLite would use a throw-away database)")
+    if path[:5].lower() == "file:":
+        # SQLite (built with URI names on, as most are) would read it as a URI: file::memory:, ?mode=memory...
+        raise DatabaseError(
+            f"{path}: an SQLite URI, not a file path; homesections opens database files only "
+            f"(for a file of that name, write ./{path})"
+        )
     if os.path.isdir(path):
         raise DatabaseError(f"{path}: is a directory, not a database file")
     return path
+
+
+def _refuse_a_file_in_the_way(path: str) -> None:
+    """``afile/cache.db`` cannot exist, nor be created: say so rather than report an empty database."""
+    ancestor = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(ancestor):
+        ancestor = os.path.dirname(ancestor)
+    if not os.path.isdir(ancestor):
+        raise DatabaseError(f"{path}: {ancestor} is a file, not a directory")
+
+
+def _create(path: str) -> None:
+    """Create the database whole or not at all, readable by its owner only.
+
+    It is built under a private name, with its bookkeeping table, then
+    linked into place: a disk that fills up meanwhile leaves nothing behind,
+    and of two runners creating it at once, the first link wins and both
+    use that file.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    _make_private_directories(path, directory)
+    if not os.access(directory, os.W_OK):
+        raise DatabaseError(f"{path}: read-only ({directory} is not writable); migrations need write access")
+    temporary = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.new")
+    try:
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.fchmod(descriptor, 0o600)  # whatever the umask
+        os.close(descriptor)
+        conn = sqlite3.connect(temporary, isolation_level=None)
+        try:
+            conn.execute(_CREATE_BOOKKEEPING)
+        finally:
+            conn.close()
+        with suppress(FileExistsError):  # another runner linked its own first: use that one
+            os.link(temporary, path)
+    except sqlite3.Error as exc:
+        raise database_error(path, exc, 0) from None
+    except OSError as exc:
+        raise DatabaseError(f"{path}: cannot create the database: {exc.strerror}") from None
+    finally:
+        for leftover in (temporary, f"{temporary}-journal"):
+            with suppress(OSError):
+                os.unlink(leftover)
+
+
+def _make_private_directories(path: str, directory: str) -> None:
+    """The missing directories above the database, created 0700 whatever the umask."""
+    missing = []
+    while not os.path.exists(directory):
+        missing.append(directory)
+        directory = os.path.dirname(directory)
+    for created in reversed(missing):
+        try:
+            os.mkdir(created, 0o700)
+            os.chmod(created, 0o700)
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise DatabaseError(f"{path}: cannot create its directory {created}: {exc.strerror}") from None
 
 
 def _holds_frames(wal: str) -> bool:
@@ -239,16 +382,13 @@ def _holds_frames(wal: str) -> bool:
         return False
 
 
-def _check_writable(path: str, exists: bool) -> None:
-    """Refuse a read-only file or directory before SQLite half-opens it read-only."""
-    parent = os.path.dirname(os.path.abspath(path))
-    if not exists:
-        try:
-            os.makedirs(parent, exist_ok=True)
-        except OSError as exc:
-            raise DatabaseError(f"{path}: cannot create its directory: {exc.strerror}") from None
-    # The directory must be writable too: SQLite writes its journal beside the file.
-    for target in (path, parent) if exists else (parent,):
+def _check_writable(path: str) -> None:
+    """Refuse a read-only file or directory before SQLite half-opens it read-only.
+
+    The directory is the real file's: SQLite writes its journal beside the
+    file a symbolic link points to.
+    """
+    for target in (path, os.path.dirname(os.path.realpath(path))):
         if not os.access(target, os.W_OK):
             raise DatabaseError(f"{path}: read-only ({target} is not writable); migrations need write access")
 
@@ -262,6 +402,11 @@ def database_error(path: str, exc: sqlite3.Error, lock_timeout: float) -> Databa
         return DatabaseError(f"{path}: not an SQLite database (or encrypted)")
     if code.startswith("SQLITE_CORRUPT"):
         return DatabaseError(f"{path}: the database file is corrupt ({exc})")
+    if code in ("SQLITE_READONLY_ROLLBACK", "SQLITE_READONLY_RECOVERY", "SQLITE_READONLY_CANTINIT"):
+        return DatabaseError(
+            f"{path}: a writer that crashed left changes to undo (a hot journal or WAL), and only a process "
+            "that may write the database and its directory can undo them: open it once with write access"
+        )
     if code.startswith("SQLITE_READONLY"):
         return DatabaseError(f"{path}: read-only ({exc}); migrations need write access")
     if code.startswith("SQLITE_CANTOPEN"):

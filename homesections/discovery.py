@@ -37,9 +37,12 @@ MIGRATION_NAME = re.compile(r"[A-Za-z0-9_-]+")
 # Versions are stored in an SQLite INTEGER, a signed 64-bit value.
 MAX_VERSION = 2**63 - 1
 
-# A file's first line, for the few statements SQLite refuses inside a transaction (VACUUM).
+# Directives: comment lines before a file's first statement. no-transaction is for
+# the few statements SQLite refuses inside a transaction (VACUUM); requires sqlite
+# refuses a run up front on a machine whose SQLite lacks the syntax a file uses.
 NO_TRANSACTION_DIRECTIVE = "-- homesections: no-transaction"
-_NO_TRANSACTION = re.compile(r"--\s*homesections:\s*no-transaction\s*", re.IGNORECASE)
+_DIRECTIVE = re.compile(r"--\s*homesections:\s*(?P<directive>.*?)\s*", re.IGNORECASE)
+_REQUIRES_SQLITE = re.compile(r"requires\s+sqlite\s*>=\s*(?P<version>[0-9]+(?:\.[0-9]+){1,2})", re.IGNORECASE)
 
 
 def packaged_migrations_dir() -> str:
@@ -85,9 +88,10 @@ class MigrationFile:
 
     __slots__ = ("_text", "filename")
 
-    def __init__(self, filename: str | os.PathLike[str]) -> None:
+    def __init__(self, filename: str | os.PathLike[str], text: str | None = None) -> None:
+        """``text`` gives the SQL directly (a down stored in the database); ``filename`` then names it."""
         self.filename = os.fspath(filename)
-        self._text: str | None = None
+        self._text: str | None = text
 
     def __repr__(self) -> str:
         return f"MigrationFile({self.filename!r})"
@@ -137,9 +141,37 @@ class MigrationFile:
         return statements
 
     @property
+    def directives(self) -> list[tuple[int, str]]:
+        """The ``-- homesections: ...`` lines before the first statement, with their line numbers."""
+        found = []
+        for number, line in enumerate(self.text.split("\n"), start=1):
+            stripped = line.strip()
+            if stripped and not stripped.startswith("--"):
+                break
+            directive = _DIRECTIVE.fullmatch(stripped)
+            if directive is not None:
+                found.append((number, directive["directive"].lower()))
+        return found
+
+    @property
     def transactional(self) -> bool:
-        """False when the file's first line is the no-transaction directive."""
-        return _NO_TRANSACTION.fullmatch(self.text.split("\n", 1)[0].strip()) is None
+        """False when a directive says ``no-transaction``."""
+        return all(directive != "no-transaction" for _line, directive in self.directives)
+
+    @property
+    def required_sqlite(self) -> tuple[int, ...] | None:
+        """The SQLite version a ``requires sqlite >= X.Y[.Z]`` directive asks for; an unknown directive is an error."""
+        required = None
+        for line, directive in self.directives:
+            requires = _REQUIRES_SQLITE.fullmatch(directive)
+            if requires is not None:
+                required = tuple(int(part) for part in requires["version"].split("."))
+            elif directive != "no-transaction":
+                raise MigrationFileError(
+                    f"{self.filename}:{line}: unknown directive '-- homesections: {directive}' "
+                    "(known: no-transaction, requires sqlite >= X.Y[.Z])"
+                )
+        return required
 
     @property
     def checksum(self) -> str:

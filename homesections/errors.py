@@ -88,6 +88,23 @@ class MissingMigrationError(RefusalError):
     """A rollback needs a migration whose files are gone."""
 
 
+class NewerDatabaseError(MissingMigrationError):
+    """The database has migrations newer than every file here: an older application on a newer cache.
+
+    ``remedy`` names the argument that rolls them back with the down SQL
+    stored with their rows (``use_stored=True``), so the CLI can name its option.
+    """
+
+    def __init__(self, subject: str, remedy: str) -> None:
+        super().__init__(f"{subject} ({remedy})")
+        self.subject = subject
+        self.remedy = remedy
+
+
+class SQLiteVersionError(RefusalError):
+    """A pending migration requires a newer SQLite than the one Python is linked with."""
+
+
 class IrreversibleMigrationError(RefusalError):
     """A rollback would pass a migration whose down file holds no SQL."""
 

@@ -19,8 +19,9 @@ import sqlite3
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeVar
 
 from .database import DEFAULT_LOCK_TIMEOUT, AppliedRow, Database, Violations
 from .discovery import NO_TRANSACTION_DIRECTIVE, Migration, MigrationFile, discover
@@ -29,16 +30,22 @@ from .errors import (
     ArgumentTypeError,
     ChecksumMismatchError,
     ConcurrentChangeError,
+    DatabaseError,
     ForeignKeyViolationError,
     IrreversibleMigrationError,
     MigrationFailedError,
+    MigrationFileError,
     MissingMigrationError,
+    NewerDatabaseError,
     OutOfOrderError,
+    RefusalError,
+    SQLiteVersionError,
     TargetError,
 )
 
 Direction = Literal["up", "down"]
-State = Literal["applied", "pending", "modified", "missing"]
+State = Literal["applied", "pending", "modified", "missing", "newer"]
+T = TypeVar("T")
 # A migrations directory (None: the packaged one), or migrations already discovered.
 Migrations = str | os.PathLike[str] | Sequence[Migration] | None
 
@@ -84,6 +91,7 @@ class Status:
 
 
 Callback = Callable[[MigrationResult], None]
+OnNewer = Literal["keep", "error", "rollback"]
 
 
 def migrate(
@@ -94,24 +102,66 @@ def migrate(
     steps: int | None = None,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     on_applied: Callback | None = None,
+    on_newer: OnNewer = "keep",
+    backup: bool = False,
+    on_backup: Callable[[str], None] | None = None,
+    single_transaction: bool = False,
 ) -> list[MigrationResult]:
     """Apply pending migrations in version order; create the database if needed.
 
     ``to`` stops after that version, ``steps`` after that many migrations.
-    Each migration commits on its own, so an error leaves the earlier ones
-    of this run applied and raises; ``on_applied`` hears of each commit as
-    it happens. Returns what was applied (empty when already up to date).
+    Each migration commits on its own (``single_transaction``: all of them
+    together), so an error leaves the earlier ones of this run applied and
+    raises; ``on_applied`` hears of each commit as it happens. Returns what
+    was applied (empty when already up to date: then nothing is written,
+    and a read-only database will do).
+
+    ``on_newer`` says what to do with a database that has migrations newer
+    than every file here (an older application on a newer cache): "keep"
+    them, raise ``NewerDatabaseError`` ("error"), or "rollback" them with
+    the down SQL stored when they were applied. ``backup`` copies the
+    database to ``<database>.<version>.bak`` before the first migration
+    runs, and tells ``on_backup`` where.
     """
     available = _load(migrations)
     _check_up_target(to, steps, available)
     _check_callback("on_applied", on_applied)
-    new_database = not os.path.exists(os.fspath(database))
-    if new_database:
-        _check_statements(available)  # all pending: refuse a bad file before creating anything
+    _check_callback("on_backup", on_backup)
+    _check_choice("on_newer", on_newer, ("keep", "error", "rollback"))
+    results: list[MigrationResult] = []
+    db = Database.open(database, "read", lock_timeout)
+    if db is None:
+        _check_before_applying(available, single_transaction)  # all pending: refuse before creating anything
+    else:
+        with db:
+            with db.transaction(write=False):
+                applied = db.applied()
+            newer = _newer(available, applied)
+            if newer and on_newer == "error":
+                raise NewerDatabaseError(_newer_message(db.path, newer, available), "on_newer='rollback'")
+            if newer and on_newer == "rollback":
+                results += rollback(
+                    db.path, available, to=max(m.version for m in available), lock_timeout=lock_timeout,
+                    on_rolled_back=on_applied, use_stored=True,
+                )  # fmt: skip
+                applied = {version: row for version, row in applied.items() if version not in newer}
+            pending, confirmed_stats = _plan_up(available, applied, to, trust_stats=True)
+            if not pending:
+                _remember_stats(db.path, confirmed_stats)
+                return results
+            _check_before_applying(pending, single_transaction)
+            if backup:
+                target = f"{db.path}.{max(applied, default=0)}.bak"
+                db.backup_to(target)
+                if on_backup is not None:
+                    on_backup(target)
     db = Database.open(database, "create", lock_timeout)
     assert db is not None  # "create" always opens
     with db:
-        return _walk(db, _UpPlan(available, to, steps, checked=new_database), on_applied)
+        plan = _UpPlan(available, to, steps)
+        if single_transaction:
+            return results + _walk_in_one_transaction(db, plan, on_applied)
+        return results + _walk(db, plan, on_applied)
 
 
 def rollback(
@@ -122,20 +172,23 @@ def rollback(
     steps: int | None = None,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     on_rolled_back: Callback | None = None,
+    use_stored: bool = False,
 ) -> list[MigrationResult]:
     """Roll back the newest applied migration, or down to ``to``, or ``steps`` of them.
 
     ``to=0`` rolls back everything. Every migration to be rolled back is
     checked first (its files exist, its down holds SQL), so a refusal
-    changes nothing. Never creates the database.
+    changes nothing. Never creates the database. ``use_stored`` rolls back
+    migrations whose files are not here with the down SQL stored with their
+    rows when they were applied (an older application on a newer cache).
     """
     available = _load(migrations)
     _check_limits(to, steps)
     _check_callback("on_rolled_back", on_rolled_back)
-    plan = _DownPlan(available, to, steps)
+    plan = _DownPlan(available, to, steps, use_stored=use_stored)
     db = Database.open(database, "write", lock_timeout)
     if db is None:
-        plan.first({})  # no database: only the target is checked
+        plan.first({}, None)  # no database: only the target is checked
         return []
     with db:
         return _walk(db, plan, on_rolled_back)
@@ -152,7 +205,8 @@ def plan_migrate(
     """What ``migrate`` would apply, in order, with the same refusals. Only reads."""
     available = _load(migrations)
     _check_up_target(to, steps, available)
-    pending = _check_statements(_plan_up(available, _read_applied(database, lock_timeout), to))
+    pending, _stats = _plan_up(available, _read_applied(database, lock_timeout), to)
+    _check_before_applying(pending, single_transaction=False)
     return pending[:steps] if steps is not None else pending
 
 
@@ -163,11 +217,16 @@ def plan_rollback(
     to: int | None = None,
     steps: int | None = None,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    use_stored: bool = False,
 ) -> list[Migration]:
-    """What ``rollback`` would roll back, newest first, with the same refusals. Only reads."""
+    """What ``rollback`` would roll back, newest first, with the same refusals. Only reads.
+
+    A stored down is shown as a migration whose down file is the stored SQL.
+    """
     available = _load(migrations)
     _check_limits(to, steps)
-    return list(_DownPlan(available, to, steps).first(_read_applied(database, lock_timeout)))
+    plan = _DownPlan(available, to, steps, use_stored=use_stored)
+    return list(_read(database, lock_timeout, lambda db: plan.first(db.applied(), db), plan.first({}, None)))
 
 
 def status(
@@ -176,11 +235,16 @@ def status(
     *,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
 ) -> Status:
-    """Report every migration's state. Only reads; never creates the database."""
+    """Report every migration's state; reads every file. Only reads; never creates the database.
+
+    "newer": applied, with no file here, and newer than every file (an
+    older application on a newer cache); "missing": the same, but older.
+    """
     available = {migration.version: migration for migration in _load(migrations)}
     applied = _read_applied(database, lock_timeout)
+    newest_file = max(available, default=0)
     rows = tuple(
-        _state_of(version, available.get(version), applied.get(version))
+        _state_of(version, available.get(version), applied.get(version), newest_file)
         for version in sorted(available.keys() | applied.keys())
     )
     return Status(os.fspath(database), max(applied, default=0), rows)
@@ -189,11 +253,20 @@ def status(
 # --- the one loop ----------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """One migration to run in one direction: from its file, or from the down SQL stored with its row."""
+
+    migration: Migration
+    source: MigrationFile
+    stored: bool = False
+
+
 class _Plan(Protocol):
     direction: Direction
 
-    def next_step(self, db: Database, others_committed: bool) -> Migration | None:
-        """The next migration to run, inside the step's transaction; None when done."""
+    def next_step(self, db: Database, others_committed: bool) -> _Step | None:
+        """The next step, chosen inside that step's transaction; None when done."""
 
 
 def _walk(db: Database, plan: _Plan, on_step: Callback | None) -> list[MigrationResult]:
@@ -202,29 +275,64 @@ def _walk(db: Database, plan: _Plan, on_step: Callback | None) -> list[Migration
     guard = _ForeignKeyGuard(db)
     seen: int | None = None  # PRAGMA data_version inside our last transaction
     while True:
-        with db.transaction():
-            current = db.data_version()  # our own commits leave it alone
-            if current != seen:
-                guard.forget()
-            migration = plan.next_step(db, others_committed=current != seen)
-            seen = current
-            if migration is None:
-                break
-            source = migration.file(plan.direction)
-            guard.take_baseline()
-            if source.transactional:
-                seconds = _run_step(db, migration, plan.direction, guard)
-        if not source.transactional:
-            seconds = _run_outside_transaction(db, migration, plan.direction, guard)
+        step = None
+        try:
+            with db.transaction():
+                current = db.data_version()  # our own commits leave it alone
+                if current != seen:
+                    guard.forget()
+                step = plan.next_step(db, others_committed=current != seen)
+                seen = current
+                if step is None:
+                    break
+                guard.take_baseline()
+                if step.source.transactional:
+                    seconds = _run_step(db, step, plan.direction, guard)
+        except DatabaseError as exc:
+            raise _during(exc, step, plan.direction) from None
+        if not step.source.transactional:
+            seconds = _run_outside_transaction(db, step, plan.direction, guard)
             seen = None  # others may have committed between its statements
-        results.append(
-            MigrationResult(
-                migration.version, migration.name, migration.label, plan.direction, seconds, source.transactional
-            )
-        )
+        results.append(_result(step, plan.direction, seconds))
         if on_step is not None:
             on_step(results[-1])
     return results
+
+
+def _walk_in_one_transaction(db: Database, plan: _Plan, on_step: Callback | None) -> list[MigrationResult]:
+    """Every step of the plan in one transaction: all or nothing; each reported once all committed."""
+    results: list[MigrationResult] = []
+    guard = _ForeignKeyGuard(db)
+    with db.transaction():
+        steps: list[_Step] = []
+        while (step := plan.next_step(db, others_committed=not steps)) is not None:
+            steps.append(step)
+        _check_before_applying([step.migration for step in steps], single_transaction=True)
+        guard.take_baseline()
+        for step in steps:
+            try:
+                results.append(_result(step, plan.direction, _run_step(db, step, plan.direction, guard)))
+            except DatabaseError as exc:
+                raise _during(exc, step, plan.direction) from None
+    if on_step is not None:
+        for result in results:
+            on_step(result)
+    return results
+
+
+def _during(exc: DatabaseError, step: _Step | None, direction: Direction) -> DatabaseError:
+    """Name the migration a database error interrupted (a full disk at COMMIT, say)."""
+    if step is None:
+        return exc
+    doing = "applying" if direction == "up" else "rolling back"
+    return type(exc)(f"{exc} (while {doing} {step.source.filename}; it was rolled back)")
+
+
+def _result(step: _Step, direction: Direction, seconds: float) -> MigrationResult:
+    migration = step.migration
+    return MigrationResult(
+        migration.version, migration.name, migration.label, direction, seconds, step.source.transactional
+    )
 
 
 class _UpPlan:
@@ -232,24 +340,22 @@ class _UpPlan:
 
     direction: Direction = "up"
 
-    def __init__(self, available: Sequence[Migration], to: int | None, steps: int | None, *, checked: bool) -> None:
+    def __init__(self, available: Sequence[Migration], to: int | None, steps: int | None) -> None:
         self.available = available
         self.to = to
         self.steps_left = steps
-        self.checked = checked  # every file already split and checked
         self.pending: deque[Migration] = deque()
 
-    def next_step(self, db: Database, others_committed: bool) -> Migration | None:
+    def next_step(self, db: Database, others_committed: bool) -> _Step | None:
         if others_committed:
-            if not db.has_bookkeeping():
-                db.create_bookkeeping()
-            planned = _plan_up(self.available, db.applied(), self.to)
-            self.pending = deque(planned if self.checked else _check_statements(planned))
+            db.prepare_bookkeeping()
+            self.pending = deque(_plan_up(self.available, db.applied(), self.to)[0])
         if not self.pending or self.steps_left == 0:
             return None
         if self.steps_left is not None:
             self.steps_left -= 1
-        return self.pending.popleft()
+        migration = self.pending.popleft()
+        return _Step(migration, migration.up)
 
 
 class _DownPlan:
@@ -261,21 +367,25 @@ class _DownPlan:
 
     direction: Direction = "down"
 
-    def __init__(self, available: Sequence[Migration], to: int | None, steps: int | None) -> None:
-        self.by_version = {migration.version: migration for migration in available}
+    def __init__(self, available: Sequence[Migration], to: int | None, steps: int | None, *, use_stored: bool) -> None:
+        self.available = available
         self.to = to
         self.steps = steps
-        self.targets: deque[Migration] | None = None
+        self.use_stored = use_stored
+        self.targets: deque[_Step] | None = None
         self.done = 0
 
-    def first(self, applied: dict[int, AppliedRow]) -> deque[Migration]:
-        self.targets = deque(_plan_down(self.by_version, applied, self.to, self.steps))
-        return self.targets
+    def first(self, applied: dict[int, AppliedRow], db: Database | None) -> list[Migration]:
+        """Plan from what is applied; ``db`` gives the stored downs."""
+        steps = _plan_down(self.available, applied, self.to, self.steps, db, self.use_stored)
+        self.targets = deque(steps)
+        return [step.migration for step in steps]
 
-    def next_step(self, db: Database, others_committed: bool) -> Migration | None:
+    def next_step(self, db: Database, others_committed: bool) -> _Step | None:
         if self.targets is None:
-            self.first(db.applied())
-        elif others_committed and self.targets and db.newest_applied() != self.targets[0].version:
+            db.prepare_bookkeeping()
+            self.first(db.applied(), db)
+        elif others_committed and self.targets and db.newest_applied() != self.targets[0].migration.version:
             raise ConcurrentChangeError(
                 f"{db.path}: another process changed the applied migrations during the rollback; "
                 f"{self.done} rolled back, the rest left as they are: run it again"
@@ -290,55 +400,55 @@ class _DownPlan:
 # --- running one step ------------------------------------------------------------
 
 
-def _run_step(db: Database, migration: Migration, direction: Direction, guard: _ForeignKeyGuard) -> float:
-    """Run one direction of a migration and its bookkeeping; the caller's transaction commits both."""
+def _run_step(db: Database, step: _Step, direction: Direction, guard: _ForeignKeyGuard) -> float:
+    """Run one step and its bookkeeping; the caller's transaction commits both."""
     started = time.perf_counter()
-    source = migration.file(direction)
-    _execute(db, source)
-    guard.refuse_new_violations(source, "rolled back")
-    _bookkeep(db, migration, direction)
+    _execute(db, step)
+    guard.refuse_new_violations(step.source, "rolled back")
+    _bookkeep(db, step.migration, direction)
     return time.perf_counter() - started
 
 
-def _run_outside_transaction(
-    db: Database, migration: Migration, direction: Direction, guard: _ForeignKeyGuard
-) -> float:
+def _run_outside_transaction(db: Database, step: _Step, direction: Direction, guard: _ForeignKeyGuard) -> float:
     """Run a ``no-transaction`` file statement by statement, then record it in a transaction of its own.
 
     Not atomic: a failure leaves the statements that ran, and the migration
     stays unrecorded so the next run tries the whole file again.
     """
     started = time.perf_counter()
-    source = migration.file(direction)
     try:
-        _execute(db, source)
+        _execute(db, step)
     finally:
         # The file may have turned foreign keys on; later rebuilds must not cascade.
         db.conn.execute("PRAGMA foreign_keys = OFF")
     with db.transaction():
-        guard.refuse_new_violations(source, "its statements stay applied and it is not recorded")
+        guard.refuse_new_violations(step.source, "its statements stay applied and it is not recorded")
         # Two runners may both have run the file; the first to get here records it.
-        if direction == "down" or not db.is_applied(migration.version):
-            _bookkeep(db, migration, direction)
+        if direction == "down" or not db.is_applied(step.migration.version):
+            _bookkeep(db, step.migration, direction)
     return time.perf_counter() - started
 
 
 def _bookkeep(db: Database, migration: Migration, direction: Direction) -> None:
     if direction == "up":
-        db.record(migration.version, migration.name, migration.checksum)
+        db.record(migration.version, migration.name, migration.checksum, migration.down.text, _stat_of(migration.up))
     else:
         db.forget(migration.version)
 
 
-def _execute(db: Database, source: MigrationFile) -> None:
-    for statement in source.statements:
-        try:
-            db.conn.execute(statement.sql)
-        except sqlite3.Error as exc:
-            hint = ""
-            if "within a transaction" in str(exc) and source.transactional:
-                hint = f" (start the file with the line '{NO_TRANSACTION_DIRECTIVE}' to run it outside a transaction)"
-            raise MigrationFailedError(f"{source.filename}:{statement.line}: {exc}{hint}") from None
+def _execute(db: Database, step: _Step) -> None:
+    source = step.source
+    with db.refusing_attach() if step.stored else nullcontext():
+        for statement in source.statements:
+            try:
+                db.conn.execute(statement.sql)
+            except sqlite3.Error as exc:
+                hint = ""
+                if "within a transaction" in str(exc) and source.transactional:
+                    hint = (
+                        f" (start the file with the line '{NO_TRANSACTION_DIRECTIVE}' to run it outside a transaction)"
+                    )
+                raise MigrationFailedError(f"{source.filename}:{statement.line}: {exc}{hint}") from None
 
 
 class _ForeignKeyGuard:
@@ -382,6 +492,11 @@ class _ForeignKeyGuard:
 
 # --- planning and refusals -------------------------------------------------------
 
+# A file's size, modification time and inode are trusted to stand for its checksum
+# only once they are this old: on a file system whose clock ticks in seconds, an
+# edit within the same tick would keep them.
+_SETTLED_NS = 2_000_000_000
+
 
 def _load(migrations: Migrations) -> list[Migration]:
     if migrations is None or isinstance(migrations, str | os.PathLike):
@@ -419,52 +534,156 @@ def _check_callback(argument: str, callback: object) -> None:
         raise ArgumentTypeError(argument, callback, "must be callable")
 
 
-def _read_applied(database: str | os.PathLike[str], lock_timeout: float) -> dict[int, AppliedRow]:
-    """The applied rows, or none when the database or its table does not exist yet; never writes."""
+def _check_choice(argument: str, value: object, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ArgumentError(argument, value, f"must be one of {', '.join(map(repr, choices))}")
+
+
+def _read(database: str | os.PathLike[str], lock_timeout: float, reader: Callable[[Database], T], absent: T) -> T:
+    """``reader``'s answer from a read transaction, or ``absent`` when the database does not exist; never writes."""
     db = Database.open(database, "read", lock_timeout)
     if db is None:
-        return {}
+        return absent
     with db, db.transaction(write=False):
-        return db.applied()
+        return reader(db)
 
 
-def _plan_up(available: Sequence[Migration], applied: dict[int, AppliedRow], to: int | None) -> list[Migration]:
-    """Refuse an unsafe state, then list what to apply, oldest first."""
+def _read_applied(database: str | os.PathLike[str], lock_timeout: float) -> dict[int, AppliedRow]:
+    no_rows: dict[int, AppliedRow] = {}
+    return _read(database, lock_timeout, Database.applied, no_rows)
+
+
+def _stat_of(source: MigrationFile) -> str | None:
+    """What stands for the file's checksum while unchanged; None when the file is too fresh to trust."""
+    try:
+        stat = os.stat(source.filename)
+    except OSError:
+        return None
+    if time.time_ns() - stat.st_mtime_ns < _SETTLED_NS:
+        return None
+    return f"{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ino}"
+
+
+def _plan_up(
+    available: Sequence[Migration], applied: dict[int, AppliedRow], to: int | None, *, trust_stats: bool = False
+) -> tuple[list[Migration], dict[int, str]]:
+    """Refuse an unsafe state, then list what to apply, oldest first.
+
+    With ``trust_stats``, an applied file whose size, time and inode are as
+    recorded is not read again (an application's every start-up); the
+    others are read and hashed, and their new stats returned to remember.
+    """
     newest = max(applied, default=0)
+    confirmed: dict[int, str] = {}
     for migration in available:
         row = applied.get(migration.version)
-        if row is not None and row.checksum != migration.checksum:
-            raise ChecksumMismatchError(
-                f"{migration.up.filename}: changed since it was applied at {row.applied_at} (checksum differs); "
-                "restore it, and put new changes in a new migration"
-            )
-        if row is None and migration.version < newest:
+        if row is not None:
+            stat = _stat_of(migration.up) if trust_stats else None
+            if stat is not None and stat == row.up_stat:
+                continue
+            if migration.checksum != row.checksum:
+                raise ChecksumMismatchError(
+                    f"{migration.up.filename}: changed since it was applied at {row.applied_at} (checksum differs); "
+                    "restore it, and put new changes in a new migration"
+                )
+            if stat is not None:
+                confirmed[migration.version] = stat
+        elif migration.version < newest:
             raise OutOfOrderError(
                 f"{migration.up.filename}: pending, but older than the newest applied migration ({newest}); "
                 f"give it a version above {newest}"
             )
-    return [m for m in available if m.version > newest and (to is None or m.version <= to)]
+    pending = [m for m in available if m.version > newest and (to is None or m.version <= to)]
+    return pending, confirmed
 
 
-def _check_statements(migrations: Sequence[Migration]) -> list[Migration]:
-    """Read and split every up file before the first one runs: a bad file fails the run, not half of it."""
+def _remember_stats(database: str, stats: dict[int, str]) -> None:
+    """Keep the stats of files just confirmed by reading, if the database may be written without waiting.
+
+    A cache, not a change: a read-only or busy database just means the
+    next start-up reads those files again.
+    """
+    if not stats:
+        return
+    try:
+        db = Database.open(database, "write", 0)
+        assert db is not None
+        with db, db.transaction():
+            db.prepare_bookkeeping()
+            db.remember_stats(stats)
+    except DatabaseError:
+        pass
+
+
+def _check_before_applying(migrations: Sequence[Migration], single_transaction: bool) -> None:
+    """Everything about the files that can fail is checked before the first one runs.
+
+    Every up is read and split and must hold a statement, every down too
+    (a bad down would otherwise ship unnoticed), and the linked SQLite must
+    be as new as each file requires.
+    """
     for migration in migrations:
-        _ = migration.up.statements
-    return list(migrations)
+        if not migration.up.statements:
+            raise MigrationFileError(
+                f"{migration.up.filename}: holds no SQL statement; write the migration before applying it"
+            )
+        _ = migration.down.statements
+        for source in (migration.up, migration.down):
+            required = source.required_sqlite
+            if required is not None and sqlite3.sqlite_version_info < required:
+                raise SQLiteVersionError(
+                    f"{source.filename}: requires SQLite {'.'.join(map(str, required))} or newer; "
+                    f"this Python is linked with SQLite {sqlite3.sqlite_version}; nothing was applied"
+                )
+        if single_transaction and not migration.up.transactional:
+            raise RefusalError(
+                f"{migration.up.filename}: runs outside a transaction (no-transaction), so it cannot join "
+                "a single transaction; apply it without single_transaction"
+            )
+
+
+def _newer(available: Sequence[Migration], applied: dict[int, AppliedRow]) -> list[int]:
+    """Applied versions above every migration here: the database is newer than these files."""
+    newest_file = max((migration.version for migration in available), default=0)
+    return [version for version in applied if version > newest_file]
+
+
+def _newer_message(path: str, newer: list[int], available: Sequence[Migration]) -> str:
+    newest_file = max(migration.version for migration in available)
+    return (
+        f"{path}: the database is newer than the migrations here (it has {', '.join(map(str, sorted(newer)))}; "
+        f"the newest here is {newest_file}): roll back with the down SQL stored when they were applied"
+    )
 
 
 def _plan_down(
-    available: dict[int, Migration], applied: dict[int, AppliedRow], to: int | None, steps: int | None
-) -> list[Migration]:
+    available: Sequence[Migration],
+    applied: dict[int, AppliedRow],
+    to: int | None,
+    steps: int | None,
+    db: Database | None,
+    use_stored: bool,
+) -> list[_Step]:
     """List what to roll back, newest first, refusing before anything changes."""
-    if to is not None and to != 0 and to not in available and to not in applied:
-        known = sorted(available.keys() | applied.keys())
+    by_version = {migration.version: migration for migration in available}
+    if to is not None and to != 0 and to not in by_version and to not in applied:
+        known = sorted(by_version.keys() | applied.keys())
         raise TargetError("to", to, f"no migration with that version (known: 0, {', '.join(map(str, known))})")
     newest_first = sorted(applied, reverse=True)
     versions = [v for v in newest_first if v > to] if to is not None else newest_first[: steps or 1]
-    targets = []
+    newer = _newer(available, applied)
+    steps_down = []
     for version in versions:
-        migration = available.get(version)
+        migration = by_version.get(version)
+        if migration is None and use_stored and db is not None:
+            steps_down.append(_stored_step(db, applied[version]))
+            continue
+        if migration is None and version in newer and db is not None:
+            raise NewerDatabaseError(
+                f"cannot roll back {version} ({applied[version].name}): "
+                + _newer_message(db.path, newer, available).removeprefix(f"{db.path}: "),
+                "use_stored=True",
+            )
         if migration is None:
             raise MissingMigrationError(
                 f"cannot roll back {version} ({applied[version].name}): its files are not in the migrations directory; "
@@ -475,16 +694,32 @@ def _plan_down(
                 f"{migration.down.filename}: holds no SQL statement, so {migration.label} cannot be rolled back; "
                 "nothing was rolled back"
             )
-        targets.append(migration)
-    return targets
+        steps_down.append(_Step(migration, migration.down))
+    return steps_down
 
 
-def _state_of(version: int, migration: Migration | None, row: AppliedRow | None) -> MigrationStatus:
+def _stored_step(db: Database, row: AppliedRow) -> _Step:
+    """A step that runs the down SQL stored with ``row``; refused when there is none."""
+    label = f"{row.version:04d}_{row.name}"
+    text = db.stored_down(row.version)
+    if text is None:
+        raise MissingMigrationError(
+            f"cannot roll back {label}: its files are not here and no down SQL was stored with it "
+            "(applied before homesections stored them); nothing was rolled back"
+        )
+    down = MigrationFile(f"{label}.down.sql (stored in {db.path})", text=text)
+    if not down.statements:
+        raise IrreversibleMigrationError(f"{down.filename}: holds no SQL statement; nothing was rolled back")
+    up = MigrationFile(f"{label}.up.sql", text="")  # not here: named only for the migration's label
+    return _Step(Migration(row.version, row.name, up, down), down, stored=True)
+
+
+def _state_of(version: int, migration: Migration | None, row: AppliedRow | None, newest_file: int) -> MigrationStatus:
     if row is None:
         assert migration is not None
         return MigrationStatus(version, migration.name, "pending", None)
     if migration is None:
-        return MigrationStatus(version, row.name, "missing", row.applied_at)
+        return MigrationStatus(version, row.name, "newer" if version > newest_file else "missing", row.applied_at)
     state: State = "applied" if migration.checksum == row.checksum else "modified"
     return MigrationStatus(version, migration.name, state, row.applied_at)
 

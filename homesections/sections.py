@@ -310,7 +310,7 @@ def _require_current_schema(path: str, lock_timeout: float) -> None:
         what = "is not a file" if os.path.exists(path) else "does not exist"
         raise CacheError(f"{path}: the cache {what}: run `homesections migrate up` first")
     states = {migration.state for migration in status(path, lock_timeout=lock_timeout).migrations}
-    if "missing" in states:
+    if "newer" in states or "missing" in states:
         raise CacheError(f"{path}: migrated by a newer homesections (it has migrations this one lacks): upgrade")
     if "modified" in states:
         raise CacheError(

@@ -327,7 +327,7 @@ def test_status_exit_code_zero_when_all_applied(
     assert "applied" in result.stdout
 
 
-@pytest.mark.parametrize("state", ["pending", "modified", "missing"])
+@pytest.mark.parametrize("state", ["pending", "modified", "missing", "newer"])
 def test_status_exit_code_one_when_not_up_to_date(
     runner: CliRunner, three_migrations: Path, db_path: Path, state: str
 ) -> None:
@@ -338,9 +338,10 @@ def test_status_exit_code_one_when_not_up_to_date(
         ok(invoke(runner, [*base, "migrate", "up"]))
         if state == "modified":
             (three_migrations / "0002_create_b.up.sql").write_text("CREATE TABLE b (x TEXT);\n", encoding="utf-8")
-        else:
-            (three_migrations / "0003_create_c.up.sql").unlink()
-            (three_migrations / "0003_create_c.down.sql").unlink()
+        else:  # the files of an applied migration gone: in the middle, or the newest (an older app's files)
+            gone = "0002_create_b" if state == "missing" else "0003_create_c"
+            (three_migrations / f"{gone}.up.sql").unlink()
+            (three_migrations / f"{gone}.down.sql").unlink()
     assert state in states(status_json(runner, db_path, three_migrations)).values()
 
     plain = invoke(runner, [*base, "status"])

@@ -249,11 +249,11 @@ def start_and_interrupt(
     stderr, and the seconds from the signal to its exit.
     """
     release = db.parent / "release"
+    up_command = ["-d", db, "-m", migrations, "migrate", "up"]
     signal_r, signal_w = os.pipe()
     try:
         proc = spawn(
-            [sys.executable, "-c", SIGNALLING_RUNNER, str(signal_w), release]
-            + ["-d", db, "-m", migrations, "migrate", "up"],
+            [sys.executable, "-c", SIGNALLING_RUNNER, str(signal_w), release, *up_command],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             pass_fds=(signal_w,),
@@ -286,9 +286,9 @@ def finish_with_next_up(db: Path, migrations: Path) -> None:
     with closing(sqlite3.connect(db)) as conn, conn:
         conn.execute("UPDATE knob SET n = 1")
     # The same runner script, its signal_parent() now writing to its stdout (fd 1).
+    up_command = ["-d", db, "-m", migrations, "migrate", "up"]
     rerun = subprocess.run(
-        [sys.executable, "-c", SIGNALLING_RUNNER, "1", db.parent / "release", "-d", db, "-m", migrations]
-        + ["migrate", "up"],
+        [sys.executable, "-c", SIGNALLING_RUNNER, "1", db.parent / "release", *up_command],
         env=child_env(),
         capture_output=True,
         text=True,

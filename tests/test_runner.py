@@ -114,6 +114,8 @@ def test_bookkeeping_table_has_the_contract_columns(three_migrations: Path, db_p
         ("name", "TEXT", 0),
         ("checksum", "TEXT", 0),
         ("applied_at", "TEXT", 0),
+        ("down_sql", "TEXT", 0),
+        ("up_stat", "TEXT", 0),
     ]
 
 

@@ -1050,7 +1050,10 @@ def test_replies_python_cannot_parse_are_one_error_line(filled_cache: Path, repl
 
 def test_a_cache_migrated_by_a_newer_homesections_says_so(cache: Path) -> None:
     with connect(cache) as conn, conn:
-        conn.execute("INSERT INTO schema_migrations VALUES (99, 'from_the_future', 'x', '2030-01-01T00:00:00Z')")
+        conn.execute(
+            "INSERT INTO schema_migrations (version, name, checksum, applied_at) "
+            "VALUES (99, 'from_the_future', 'x', '2030-01-01T00:00:00Z')"
+        )
 
     line = failed(cli("-d", cache, "sections", "show"))
 

@@ -26,10 +26,11 @@ from ..errors import (
     HomesectionsError,
     LockTimeoutError,
     MigrationFileError,
+    NewerDatabaseError,
     RefusalError,
 )
 from ..runner import MigrationResult
-from .base import Group, settings, shared_options
+from .base import Group, echo, output_error, settings, shared_options
 
 
 class _Root(Group):
@@ -39,17 +40,19 @@ class _Root(Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
         except HomesectionsError as exc:
             _fail(ctx, _error_lines(exc), 1)
-        except BrokenPipeError:
-            raise  # `homesections status | head`: click closes quietly
         except (sqlite3.Error, OSError) as exc:
             # Not expected past the library's own checks; still one line, never a traceback.
             _fail(ctx, [f"{type(exc).__name__}: {exc}"], 1)
         except KeyboardInterrupt:
             # SQLite has rolled back any open transaction by now; committed migrations stay.
             _fail(ctx, ["interrupted"], 130)
+        lost = output_error()
+        if lost is not None:
+            _fail(ctx, [f"cannot write to standard output ({lost.strerror or lost}); the command itself completed"], 1)
+        return result
 
 
 def _error_lines(exc: HomesectionsError) -> list[str]:
@@ -60,7 +63,13 @@ def _error_lines(exc: HomesectionsError) -> list[str]:
         return [exc.summary, *exc.problems]
     if isinstance(exc, LockTimeoutError):
         return [f"{exc} (see --lock-timeout)"]
+    if isinstance(exc, NewerDatabaseError):
+        return [f"{exc.subject} ({_REMEDIES.get(exc.remedy, exc.remedy)})"]
     return [str(exc)]
+
+
+# Library arguments that an error names as its remedy, and the CLI's option for each.
+_REMEDIES = {"use_stored=True": "migrate down --stored"}
 
 
 def _fail(ctx: click.Context, lines: list[str], exit_code: int) -> None:
@@ -75,14 +84,14 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
     if value and not ctx.resilient_parsing:
         from importlib.metadata import version
 
-        click.echo(f"{ctx.find_root().info_name} {version('homesections')}")
+        echo(f"{ctx.find_root().info_name} {version('homesections')}")
         ctx.exit()
 
 
 def _print_result(result: MigrationResult) -> None:
     verb = "Applied" if result.direction == "up" else "Rolled back"
     caveat = "" if result.transactional else ", outside a transaction: not atomic"
-    click.echo(f"{verb} {result.label} ({_duration(result.seconds)}{caveat})")
+    echo(f"{verb} {result.label} ({_duration(result.seconds)}{caveat})")
 
 
 def _print_plan(verb: str, plan: list[Migration], direction: str, verbose: bool) -> None:
@@ -90,11 +99,11 @@ def _print_plan(verb: str, plan: list[Migration], direction: str, verbose: bool)
     for migration in plan:
         source = migration.file(direction)
         caveat = "" if source.transactional else " (outside a transaction: not atomic)"
-        click.echo(f"{verb} {migration.label}{caveat}")
+        echo(f"{verb} {migration.label}{caveat}")
         if verbose:
             for statement in source.statements:
-                click.echo(f"    -- {source.name}:{statement.line}")
-                click.echo("\n".join(f"    {line}" for line in statement.sql.splitlines()))
+                echo(f"    -- {source.name}:{statement.line}")
+                echo("\n".join(f"    {line}" for line in statement.sql.splitlines()))
 
 
 def _duration(seconds: float) -> str:
@@ -146,16 +155,25 @@ def migrate() -> None:
 @click.option("--steps", type=click.IntRange(min=1), metavar="N", help="Apply at most N migrations.")
 @click.option("--dry-run", is_flag=True, help="Print what would be applied; change and create nothing.")
 @click.option("--verbose", "-v", is_flag=True, help="With --dry-run, print each statement too.")
-def migrate_up(to: int | None, steps: int | None, dry_run: bool, verbose: bool) -> None:
+@click.option("--backup", is_flag=True, help="Copy the database to DATABASE.VERSION.bak before the first migration.")
+@click.option(
+    "--single-transaction", is_flag=True, help="Apply every pending migration in one transaction: all or nothing."
+)
+def migrate_up(
+    to: int | None, steps: int | None, dry_run: bool, verbose: bool, backup: bool, single_transaction: bool
+) -> None:
     """Apply pending migrations in version order, each in its own transaction.
 
-    Creates the database file and its directory when missing.
+    Creates the database file and its directory when missing (readable by
+    their owner only). An up-to-date database is only read.
 
     \b
     Example:
         homesections migrate up
         homesections migrate up --to 2 -d cache.db
         homesections migrate up --dry-run --verbose
+        homesections migrate up --backup
+        homesections migrate up --single-transaction -d fresh.db
     """
     if to is not None and steps is not None:
         raise click.UsageError("--to and --steps cannot be combined")
@@ -166,7 +184,7 @@ def migrate_up(to: int | None, steps: int | None, dry_run: bool, verbose: bool) 
         )
         _print_plan("Would apply", plan, "up", verbose)
         if not plan:
-            click.echo("Already up to date.")
+            echo("Already up to date.")
         return
     applied = runner.migrate(
         shared.database,
@@ -175,9 +193,12 @@ def migrate_up(to: int | None, steps: int | None, dry_run: bool, verbose: bool) 
         steps=steps,
         lock_timeout=shared.lock_timeout,
         on_applied=_print_result,
+        backup=backup,
+        on_backup=lambda path: echo(f"Backed up {shared.database} to {path}"),
+        single_transaction=single_transaction,
     )
     if not applied:
-        click.echo("Already up to date.")
+        echo("Already up to date.")
 
 
 @migrate.command("down")
@@ -190,11 +211,17 @@ def migrate_up(to: int | None, steps: int | None, dry_run: bool, verbose: bool) 
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before --all.")
 @click.option("--dry-run", is_flag=True, help="Print what would be rolled back; change nothing.")
 @click.option("--verbose", "-v", is_flag=True, help="With --dry-run, print each statement too.")
-def migrate_down(to: int | None, steps: int | None, everything: bool, yes: bool, dry_run: bool, verbose: bool) -> None:
+@click.option(
+    "--stored", is_flag=True, help="For migrations whose files are not here, run the down SQL stored when applied."
+)
+def migrate_down(
+    to: int | None, steps: int | None, everything: bool, yes: bool, dry_run: bool, verbose: bool, stored: bool
+) -> None:
     """Roll back the newest applied migration, or several.
 
     Checks every migration to roll back first: if one has lost its files or
-    has an empty down file, nothing changes.
+    has an empty down file, nothing changes. An older application whose
+    migrations lack the database's newest takes it back with --stored.
 
     \b
     Example:
@@ -202,6 +229,7 @@ def migrate_down(to: int | None, steps: int | None, everything: bool, yes: bool,
         homesections migrate down --to 1
         homesections migrate down --all --yes
         homesections migrate down --to 1 --dry-run
+        homesections migrate down --to 3 --stored
     """
     given = [
         name for name, value in (("--to", to), ("--steps", steps), ("--all", everything or None)) if value is not None
@@ -213,11 +241,11 @@ def migrate_down(to: int | None, steps: int | None, everything: bool, yes: bool,
         to = 0
     if dry_run:
         plan = runner.plan_rollback(
-            shared.database, shared.migrations, to=to, steps=steps, lock_timeout=shared.lock_timeout
+            shared.database, shared.migrations, to=to, steps=steps, lock_timeout=shared.lock_timeout, use_stored=stored
         )
         _print_plan("Would roll back", plan, "down", verbose)
         if not plan:
-            click.echo("Nothing to roll back.")
+            echo("Nothing to roll back.")
         return
     if everything:
         _confirm_all(shared.database, yes)
@@ -228,9 +256,10 @@ def migrate_down(to: int | None, steps: int | None, everything: bool, yes: bool,
         steps=steps,
         lock_timeout=shared.lock_timeout,
         on_rolled_back=_print_result,
+        use_stored=stored,
     )
     if not rolled_back:
-        click.echo("Nothing to roll back.")
+        echo("Nothing to roll back.")
 
 
 def _confirm_all(database: str, yes: bool) -> None:
@@ -244,10 +273,10 @@ def _confirm_all(database: str, yes: bool) -> None:
 @main.command()
 @shared_options()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
-@click.option("--exit-code", is_flag=True, help="Exit 1 when any migration is pending, modified or missing.")
+@click.option("--exit-code", is_flag=True, help="Exit 1 when any migration is pending, modified, missing or newer.")
 @click.pass_context
 def status(ctx: click.Context, as_json: bool, exit_code: bool) -> None:
-    """Show every migration and its state: applied, pending, modified or missing.
+    """Show every migration and its state: applied, pending, modified, missing or newer.
 
     Only reads: never creates the database or its directory.
 
@@ -259,7 +288,7 @@ def status(ctx: click.Context, as_json: bool, exit_code: bool) -> None:
     """
     shared = settings()
     report = runner.status(shared.database, shared.migrations, lock_timeout=shared.lock_timeout)
-    click.echo(_status_json(report) if as_json else _status_table(report))
+    echo(_status_json(report) if as_json else _status_table(report))
     if exit_code and not report.is_up_to_date:
         ctx.exit(1)
 
@@ -292,4 +321,10 @@ def _status_table(report: runner.Status) -> str:
     for m in report.migrations:
         counts[m.state] = counts.get(m.state, 0) + 1
     lines += ["", ", ".join(f"{count} {state}" for state, count in counts.items()) + "."]
+    if "newer" in counts:
+        newest_here = max((m.version for m in report.migrations if m.state != "newer"), default=0)
+        lines.append(
+            "The database is newer than these migrations (an older application?): "
+            f"`homesections migrate down --to {newest_here} --stored` takes it back."
+        )
     return "\n".join(lines)

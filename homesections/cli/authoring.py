@@ -10,7 +10,7 @@ import click
 from ..authoring import dump_schema, new_migration, verify, write_schema
 from ..discovery import installed_migrations_dir, packaged_migrations_dir
 from ..errors import MigrationFileError, RefusalError
-from .base import PATH, Command, settings, shared_options
+from .base import PATH, Command, echo, settings, shared_options
 
 
 @click.command("new", cls=Command)
@@ -35,7 +35,7 @@ def migrate_new(name: str) -> None:
                 "pass --migrations DIR (your checkout's sql/)"
             )
     for path in new_migration(migrations, name):
-        click.echo(f"Created {path}")
+        echo(f"Created {path}")
 
 
 @click.command("verify", cls=Command)
@@ -56,13 +56,11 @@ def migrate_verify() -> None:
     shared = settings()
     report = verify(shared.migrations, shared.database)
     for finding in report.findings:
-        click.echo(finding)
+        echo(finding)
     if report.findings:
         raise RefusalError(f"migrate verify: {len(report.findings)} problem(s) in {len(report.checked)} migration(s)")
     irreversible = f"; irreversible, not rolled back: {', '.join(report.irreversible)}" if report.irreversible else ""
-    click.echo(
-        f"Verified {len(report.checked)} migration(s): each down restores the schema before its up{irreversible}."
-    )
+    echo(f"Verified {len(report.checked)} migration(s): each down restores the schema before its up{irreversible}.")
 
 
 @click.command("schema", cls=Command)
@@ -78,7 +76,7 @@ def schema(output: str | None) -> None:
     """
     migrations = settings().migrations
     if output is None:
-        click.echo(dump_schema(migrations), nl=False)
+        echo(dump_schema(migrations), nl=False)
         return
     write_schema(output, migrations)
-    click.echo(f"Wrote {output}")
+    echo(f"Wrote {output}")

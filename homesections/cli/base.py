@@ -7,6 +7,8 @@ rarely used subcommands only when one is named (or listed, for help).
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -163,6 +165,40 @@ def shared_options(*, root: bool = False) -> Callable[[F], F]:
         return command
 
     return decorate
+
+
+def echo(text: str = "", *, nl: bool = True) -> None:
+    """Print to stdout; a write that fails is remembered, not raised.
+
+    A closed pipe (``| head``) or a full disk behind stdout must not stop a
+    migration run between two migrations silently: the run goes on, and the
+    root command reports the lost output once it is done (``output_error``).
+    """
+    meta = click.get_current_context().meta
+    if "homesections.output_error" in meta:
+        return
+    try:
+        click.echo(text, nl=nl)
+    except OSError as exc:
+        meta["homesections.output_error"] = exc
+        _discard_stdout()
+
+
+def output_error() -> OSError | None:
+    """The first failed write to stdout of this command, if any."""
+    error: OSError | None = click.get_current_context().meta.get("homesections.output_error")
+    return error
+
+
+def _discard_stdout() -> None:
+    """Send what is still buffered, and any later write, to /dev/null, so the interpreter's exit cannot fail on it."""
+    try:
+        descriptor = sys.stdout.fileno()
+    except (OSError, ValueError):
+        return  # not a real file (a test runner's capture)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, descriptor)
+    os.close(devnull)
 
 
 @dataclass(frozen=True)

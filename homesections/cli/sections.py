@@ -13,7 +13,7 @@ import click
 
 from ..plex import parse_hubs
 from ..sections import home_screen, mark_stale, replace_sections
-from .base import Group, settings, shared_options
+from .base import Group, echo, settings, shared_options
 
 
 @click.group(cls=Group)
@@ -51,7 +51,7 @@ def sections_import(source: str, name: str | None, source_type: str, reply: Any)
     result = replace_sections(
         shared.database, source, hubs, source_type=source_type, name=name, lock_timeout=shared.lock_timeout
     )
-    click.echo(
+    echo(
         f"Imported {result.sections} section(s), {result.items} item(s) into {result.source}; "
         f"{result.duplicates_dropped} duplicate(s) dropped, {result.sections_removed} section(s) removed."
     )
@@ -71,7 +71,7 @@ def sections_show(source: str | None, as_json: bool) -> None:
     """
     shared = settings()
     screen = home_screen(shared.database, source, lock_timeout=shared.lock_timeout)
-    click.echo(_sections_json(screen) if as_json else _sections_text(screen))
+    echo(_sections_json(screen) if as_json else _sections_text(screen))
 
 
 @sections.command("stale")
@@ -86,7 +86,7 @@ def sections_stale(source: str) -> None:
     """
     shared = settings()
     count = mark_stale(shared.database, source, lock_timeout=shared.lock_timeout)
-    click.echo(f"Marked {count} section(s) of {source} stale.")
+    echo(f"Marked {count} section(s) of {source} stale.")
 
 
 def _sections_json(screen: list[Any]) -> str:
