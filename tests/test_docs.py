@@ -8,6 +8,7 @@ import click
 import pytest
 from conftest import REPO
 
+import homesections
 from homesections.cli import main
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
@@ -82,3 +83,18 @@ def test_reliability_doc_names_only_tests_that_exist() -> None:
         current = module or current
         source = (REPO / "tests" / current).read_text(encoding="utf-8")
         assert re.search(rf"^def {name}\(", source, re.MULTILINE), f"{current}::{name} is named in docs/reliability.md"
+
+
+def _library_section() -> str:
+    start = README.index("## The library")
+    return README[start : README.index("\n## ", start + 1)]
+
+
+@pytest.mark.parametrize("name", sorted(homesections.__all__))
+def test_every_public_name_is_documented_in_the_readme(name: str) -> None:
+    assert re.search(rf"`{re.escape(name)}[`(]", _library_section()), f"{name} is in __all__ but not in the README"
+
+
+def test_every_public_name_exists() -> None:
+    missing = [name for name in homesections.__all__ if not hasattr(homesections, name)]
+    assert missing == []
