@@ -35,7 +35,7 @@ def new_migration(directory: str | os.PathLike[str], name: str) -> tuple[Path, P
     The down file holds only a comment, so the migration stays irreversible
     until someone writes its down.
     """
-    if not MIGRATION_NAME.fullmatch(name):
+    if not re.fullmatch(MIGRATION_NAME, name):
         raise MigrationFileError(f"{name!r}: a migration name may hold only letters, digits, '_' and '-'")
     root = Path(directory)
     try:

@@ -32,7 +32,7 @@ else:
 # The contract's rule, stated once: <version>_<name>.<up|down>.sql, the version
 # in ASCII digits, the name in letters, digits, '_' and '-'.
 FILE_NAME = re.compile(r"(?P<version>[0-9]+)_(?P<name>[A-Za-z0-9_-]+)\.(?P<direction>up|down)\.sql")
-MIGRATION_NAME = re.compile(r"[A-Za-z0-9_-]+")
+MIGRATION_NAME = r"[A-Za-z0-9_-]+"
 
 # Versions are stored in an SQLite INTEGER, a signed 64-bit value.
 MAX_VERSION = 2**63 - 1
@@ -41,8 +41,8 @@ MAX_VERSION = 2**63 - 1
 # the few statements SQLite refuses inside a transaction (VACUUM); requires sqlite
 # refuses a run up front on a machine whose SQLite lacks the syntax a file uses.
 NO_TRANSACTION_DIRECTIVE = "-- homesections: no-transaction"
-_DIRECTIVE = re.compile(r"--\s*homesections:\s*(?P<directive>.*?)\s*", re.IGNORECASE)
-_REQUIRES_SQLITE = re.compile(r"requires\s+sqlite\s*>=\s*(?P<version>[0-9]+(?:\.[0-9]+){1,2})", re.IGNORECASE)
+_DIRECTIVE = r"(?i)--\s*homesections:\s*(?P<directive>.*?)\s*"
+_REQUIRES_SQLITE = r"(?i)requires\s+sqlite\s*>=\s*(?P<version>[0-9]+(?:\.[0-9]+){1,2})"
 
 
 def packaged_migrations_dir() -> str:
@@ -86,12 +86,13 @@ class MigrationFile:
     costs more memory than splitting twice costs time (docs/performance.md).
     """
 
-    __slots__ = ("_text", "filename")
+    __slots__ = ("_text", "filename", "from_file")
 
     def __init__(self, filename: str | os.PathLike[str], text: str | None = None) -> None:
         """``text`` gives the SQL directly (a down stored in the database); ``filename`` then names it."""
         self.filename = os.fspath(filename)
         self._text: str | None = text
+        self.from_file = text is None
 
     def __repr__(self) -> str:
         return f"MigrationFile({self.filename!r})"
@@ -148,7 +149,7 @@ class MigrationFile:
             stripped = line.strip()
             if stripped and not stripped.startswith("--"):
                 break
-            directive = _DIRECTIVE.fullmatch(stripped)
+            directive = re.fullmatch(_DIRECTIVE, stripped)  # compiled on first use, not at start-up
             if directive is not None:
                 found.append((number, directive["directive"].lower()))
         return found
@@ -163,7 +164,7 @@ class MigrationFile:
         """The SQLite version a ``requires sqlite >= X.Y[.Z]`` directive asks for; an unknown directive is an error."""
         required = None
         for line, directive in self.directives:
-            requires = _REQUIRES_SQLITE.fullmatch(directive)
+            requires = re.fullmatch(_REQUIRES_SQLITE, directive)
             if requires is not None:
                 required = tuple(int(part) for part in requires["version"].split("."))
             elif directive != "no-transaction":

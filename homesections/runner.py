@@ -253,20 +253,11 @@ def status(
 # --- the one loop ----------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Step:
-    """One migration to run in one direction: from its file, or from the down SQL stored with its row."""
-
-    migration: Migration
-    source: MigrationFile
-    stored: bool = False
-
-
 class _Plan(Protocol):
     direction: Direction
 
-    def next_step(self, db: Database, others_committed: bool) -> _Step | None:
-        """The next step, chosen inside that step's transaction; None when done."""
+    def next_step(self, db: Database, others_committed: bool) -> Migration | None:
+        """The next migration to run, chosen inside its step's transaction; None when done."""
 
 
 def _walk(db: Database, plan: _Plan, on_step: Callback | None) -> list[MigrationResult]:
@@ -275,25 +266,26 @@ def _walk(db: Database, plan: _Plan, on_step: Callback | None) -> list[Migration
     guard = _ForeignKeyGuard(db)
     seen: int | None = None  # PRAGMA data_version inside our last transaction
     while True:
-        step = None
+        migration = None
         try:
             with db.transaction():
                 current = db.data_version()  # our own commits leave it alone
                 if current != seen:
                     guard.forget()
-                step = plan.next_step(db, others_committed=current != seen)
+                migration = plan.next_step(db, others_committed=current != seen)
                 seen = current
-                if step is None:
+                if migration is None:
                     break
+                source = migration.file(plan.direction)
                 guard.take_baseline()
-                if step.source.transactional:
-                    seconds = _run_step(db, step, plan.direction, guard)
+                if source.transactional:
+                    seconds = _run_step(db, migration, plan.direction, guard)
         except DatabaseError as exc:
-            raise _during(exc, step, plan.direction) from None
-        if not step.source.transactional:
-            seconds = _run_outside_transaction(db, step, plan.direction, guard)
+            raise _during(exc, migration, plan.direction) from None
+        if not source.transactional:
+            seconds = _run_outside_transaction(db, migration, plan.direction, guard)
             seen = None  # others may have committed between its statements
-        results.append(_result(step, plan.direction, seconds))
+        results.append(_result(migration, plan.direction, seconds))
         if on_step is not None:
             on_step(results[-1])
     return results
@@ -304,35 +296,33 @@ def _walk_in_one_transaction(db: Database, plan: _Plan, on_step: Callback | None
     results: list[MigrationResult] = []
     guard = _ForeignKeyGuard(db)
     with db.transaction():
-        steps: list[_Step] = []
-        while (step := plan.next_step(db, others_committed=not steps)) is not None:
-            steps.append(step)
-        _check_before_applying([step.migration for step in steps], single_transaction=True)
+        migrations: list[Migration] = []
+        while (migration := plan.next_step(db, others_committed=not migrations)) is not None:
+            migrations.append(migration)
+        _check_before_applying(migrations, single_transaction=True)
         guard.take_baseline()
-        for step in steps:
+        for migration in migrations:
             try:
-                results.append(_result(step, plan.direction, _run_step(db, step, plan.direction, guard)))
+                results.append(_result(migration, plan.direction, _run_step(db, migration, plan.direction, guard)))
             except DatabaseError as exc:
-                raise _during(exc, step, plan.direction) from None
+                raise _during(exc, migration, plan.direction) from None
     if on_step is not None:
         for result in results:
             on_step(result)
     return results
 
 
-def _during(exc: DatabaseError, step: _Step | None, direction: Direction) -> DatabaseError:
+def _during(exc: DatabaseError, migration: Migration | None, direction: Direction) -> DatabaseError:
     """Name the migration a database error interrupted (a full disk at COMMIT, say)."""
-    if step is None:
+    if migration is None:
         return exc
     doing = "applying" if direction == "up" else "rolling back"
-    return type(exc)(f"{exc} (while {doing} {step.source.filename}; it was rolled back)")
+    return type(exc)(f"{exc} (while {doing} {migration.file(direction).filename}; it was rolled back)")
 
 
-def _result(step: _Step, direction: Direction, seconds: float) -> MigrationResult:
-    migration = step.migration
-    return MigrationResult(
-        migration.version, migration.name, migration.label, direction, seconds, step.source.transactional
-    )
+def _result(migration: Migration, direction: Direction, seconds: float) -> MigrationResult:
+    transactional = migration.file(direction).transactional
+    return MigrationResult(migration.version, migration.name, migration.label, direction, seconds, transactional)
 
 
 class _UpPlan:
@@ -346,7 +336,7 @@ class _UpPlan:
         self.steps_left = steps
         self.pending: deque[Migration] = deque()
 
-    def next_step(self, db: Database, others_committed: bool) -> _Step | None:
+    def next_step(self, db: Database, others_committed: bool) -> Migration | None:
         if others_committed:
             db.prepare_bookkeeping()
             self.pending = deque(_plan_up(self.available, db.applied(), self.to)[0])
@@ -354,8 +344,7 @@ class _UpPlan:
             return None
         if self.steps_left is not None:
             self.steps_left -= 1
-        migration = self.pending.popleft()
-        return _Step(migration, migration.up)
+        return self.pending.popleft()
 
 
 class _DownPlan:
@@ -372,20 +361,20 @@ class _DownPlan:
         self.to = to
         self.steps = steps
         self.use_stored = use_stored
-        self.targets: deque[_Step] | None = None
+        self.targets: deque[Migration] | None = None
         self.done = 0
 
     def first(self, applied: dict[int, AppliedRow], db: Database | None) -> list[Migration]:
         """Plan from what is applied; ``db`` gives the stored downs."""
-        steps = _plan_down(self.available, applied, self.to, self.steps, db, self.use_stored)
-        self.targets = deque(steps)
-        return [step.migration for step in steps]
+        targets = _plan_down(self.available, applied, self.to, self.steps, db, self.use_stored)
+        self.targets = deque(targets)
+        return targets
 
-    def next_step(self, db: Database, others_committed: bool) -> _Step | None:
+    def next_step(self, db: Database, others_committed: bool) -> Migration | None:
         if self.targets is None:
             db.prepare_bookkeeping()
             self.first(db.applied(), db)
-        elif others_committed and self.targets and db.newest_applied() != self.targets[0].migration.version:
+        elif others_committed and self.targets and db.newest_applied() != self.targets[0].version:
             raise ConcurrentChangeError(
                 f"{db.path}: another process changed the applied migrations during the rollback; "
                 f"{self.done} rolled back, the rest left as they are: run it again"
@@ -400,32 +389,36 @@ class _DownPlan:
 # --- running one step ------------------------------------------------------------
 
 
-def _run_step(db: Database, step: _Step, direction: Direction, guard: _ForeignKeyGuard) -> float:
-    """Run one step and its bookkeeping; the caller's transaction commits both."""
+def _run_step(db: Database, migration: Migration, direction: Direction, guard: _ForeignKeyGuard) -> float:
+    """Run one direction of a migration and its bookkeeping; the caller's transaction commits both."""
     started = time.perf_counter()
-    _execute(db, step)
-    guard.refuse_new_violations(step.source, "rolled back")
-    _bookkeep(db, step.migration, direction)
+    source = migration.file(direction)
+    _execute(db, source)
+    guard.refuse_new_violations(source, "rolled back")
+    _bookkeep(db, migration, direction)
     return time.perf_counter() - started
 
 
-def _run_outside_transaction(db: Database, step: _Step, direction: Direction, guard: _ForeignKeyGuard) -> float:
+def _run_outside_transaction(
+    db: Database, migration: Migration, direction: Direction, guard: _ForeignKeyGuard
+) -> float:
     """Run a ``no-transaction`` file statement by statement, then record it in a transaction of its own.
 
     Not atomic: a failure leaves the statements that ran, and the migration
     stays unrecorded so the next run tries the whole file again.
     """
     started = time.perf_counter()
+    source = migration.file(direction)
     try:
-        _execute(db, step)
+        _execute(db, source)
     finally:
         # The file may have turned foreign keys on; later rebuilds must not cascade.
         db.conn.execute("PRAGMA foreign_keys = OFF")
     with db.transaction():
-        guard.refuse_new_violations(step.source, "its statements stay applied and it is not recorded")
+        guard.refuse_new_violations(source, "its statements stay applied and it is not recorded")
         # Two runners may both have run the file; the first to get here records it.
-        if direction == "down" or not db.is_applied(step.migration.version):
-            _bookkeep(db, step.migration, direction)
+        if direction == "down" or not db.is_applied(migration.version):
+            _bookkeep(db, migration, direction)
     return time.perf_counter() - started
 
 
@@ -436,9 +429,9 @@ def _bookkeep(db: Database, migration: Migration, direction: Direction) -> None:
         db.forget(migration.version)
 
 
-def _execute(db: Database, step: _Step) -> None:
-    source = step.source
-    with db.refusing_attach() if step.stored else nullcontext():
+def _execute(db: Database, source: MigrationFile) -> None:
+    # SQL stored in the database, not read from the application's files, may not reach other files.
+    with nullcontext() if source.from_file else db.refusing_attach():
         for statement in source.statements:
             try:
                 db.conn.execute(statement.sql)
@@ -663,7 +656,7 @@ def _plan_down(
     steps: int | None,
     db: Database | None,
     use_stored: bool,
-) -> list[_Step]:
+) -> list[Migration]:
     """List what to roll back, newest first, refusing before anything changes."""
     by_version = {migration.version: migration for migration in available}
     if to is not None and to != 0 and to not in by_version and to not in applied:
@@ -672,11 +665,11 @@ def _plan_down(
     newest_first = sorted(applied, reverse=True)
     versions = [v for v in newest_first if v > to] if to is not None else newest_first[: steps or 1]
     newer = _newer(available, applied)
-    steps_down = []
+    targets: list[Migration] = []
     for version in versions:
         migration = by_version.get(version)
         if migration is None and use_stored and db is not None:
-            steps_down.append(_stored_step(db, applied[version]))
+            targets.append(_stored_down(db, applied[version]))
             continue
         if migration is None and version in newer and db is not None:
             raise NewerDatabaseError(
@@ -694,12 +687,12 @@ def _plan_down(
                 f"{migration.down.filename}: holds no SQL statement, so {migration.label} cannot be rolled back; "
                 "nothing was rolled back"
             )
-        steps_down.append(_Step(migration, migration.down))
-    return steps_down
+        targets.append(migration)
+    return targets
 
 
-def _stored_step(db: Database, row: AppliedRow) -> _Step:
-    """A step that runs the down SQL stored with ``row``; refused when there is none."""
+def _stored_down(db: Database, row: AppliedRow) -> Migration:
+    """A migration whose down is the SQL stored with ``row``; refused when there is none."""
     label = f"{row.version:04d}_{row.name}"
     text = db.stored_down(row.version)
     if text is None:
@@ -711,7 +704,7 @@ def _stored_step(db: Database, row: AppliedRow) -> _Step:
     if not down.statements:
         raise IrreversibleMigrationError(f"{down.filename}: holds no SQL statement; nothing was rolled back")
     up = MigrationFile(f"{label}.up.sql", text="")  # not here: named only for the migration's label
-    return _Step(Migration(row.version, row.name, up, down), down, stored=True)
+    return Migration(row.version, row.name, up, down)
 
 
 def _state_of(version: int, migration: Migration | None, row: AppliedRow | None, newest_file: int) -> MigrationStatus:
