@@ -43,8 +43,13 @@ _UPSERT_ITEM = f"""
 INSERT INTO media_items (
     source_id, item_key, item_type, title, sort_title, guid, parent_title, grandparent_title,
     item_index, parent_index, year, originally_available_at, duration_ms, view_offset_ms, view_count,
-    thumb, parent_thumb, grandparent_thumb, art, added_at, last_viewed_at
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, coalesce(?, 0), ?, ?, ?, ?, ?, ?)
+    thumb, parent_thumb, grandparent_thumb, art, added_at, last_viewed_at,
+    leaf_count, viewed_leaf_count, child_count, content_rating, summary, tagline, grandparent_art,
+    parent_item_key, grandparent_item_key, library_section_key, library_section_title
+) VALUES (
+    ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, coalesce(?, 0), ?, ?, ?, ?, ?, ?,
+    ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+)
 ON CONFLICT (source_id, item_key) DO UPDATE SET
     item_type = excluded.item_type, title = excluded.title, sort_title = excluded.sort_title,
     guid = excluded.guid, parent_title = excluded.parent_title, grandparent_title = excluded.grandparent_title,
@@ -52,7 +57,13 @@ ON CONFLICT (source_id, item_key) DO UPDATE SET
     originally_available_at = excluded.originally_available_at, duration_ms = excluded.duration_ms,
     view_offset_ms = excluded.view_offset_ms, view_count = excluded.view_count, thumb = excluded.thumb,
     parent_thumb = excluded.parent_thumb, grandparent_thumb = excluded.grandparent_thumb, art = excluded.art,
-    added_at = excluded.added_at, last_viewed_at = excluded.last_viewed_at, updated_at = {_NOW}
+    added_at = excluded.added_at, last_viewed_at = excluded.last_viewed_at,
+    leaf_count = excluded.leaf_count, viewed_leaf_count = excluded.viewed_leaf_count,
+    child_count = excluded.child_count, content_rating = excluded.content_rating, summary = excluded.summary,
+    tagline = excluded.tagline, grandparent_art = excluded.grandparent_art,
+    parent_item_key = excluded.parent_item_key, grandparent_item_key = excluded.grandparent_item_key,
+    library_section_key = excluded.library_section_key, library_section_title = excluded.library_section_title,
+    updated_at = {_NOW}
 RETURNING id"""
 
 _UPSERT_SECTION = f"""
@@ -258,6 +269,9 @@ def _item_row(source_id: int, item: PlexItem) -> tuple[object, ...]:
         item.grandparent_title, item.index, item.parent_index, item.year, item.originally_available_at,
         item.duration_ms, item.view_offset_ms, item.view_count, item.thumb, item.parent_thumb,
         item.grandparent_thumb, item.art, item.added_at, item.last_viewed_at,
+        item.leaf_count, item.viewed_leaf_count, item.child_count, item.content_rating, item.summary,
+        item.tagline, item.grandparent_art, item.parent_rating_key, item.grandparent_rating_key,
+        item.library_section_id, item.library_section_title,
     )  # fmt: skip
 
 

@@ -1,0 +1,277 @@
+"""Release 2 of the cache (migration 0004): the new media_items columns, from reply to cache to screen.
+
+Every test works on real SQLite files in tmp_path. The replies under
+``data/cache_release2/`` were composed for these tests, shaped like the real
+Plex replies in ``../shared/realworld/plex`` (same attributes, same nesting);
+what they must become is written out here by hand, never computed by the
+code under test.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+from conftest import invoke, ok
+
+import homesections
+from homesections.plex import parse_hubs
+
+DATA = Path(__file__).parent / "data" / "cache_release2"
+
+# The columns 0004_media_item_card_fields adds to media_items, in its order.
+NEW_COLUMNS = (
+    "leaf_count",
+    "viewed_leaf_count",
+    "child_count",
+    "content_rating",
+    "summary",
+    "tagline",
+    "grandparent_art",
+    "parent_item_key",
+    "grandparent_item_key",
+    "library_section_key",
+    "library_section_title",
+)
+COUNT_COLUMNS = NEW_COLUMNS[:3]
+
+# What hubs.xml (and hubs.json, its JSON form) must store in the new columns, by item_key.
+HUBS_NEW_FIELDS: dict[str, tuple[Any, ...]] = {
+    "9001": (
+        None, None, None, "R",
+        "Amélie, une jeune serveuse à Montmartre, décide de changer la vie des gens qui l'entourent.",
+        "Elle va changer votre vie.", None, None, None, "1", "Films",
+    ),
+    # summary="" is stored as NULL; a /hubs reply names no library, so none is inherited.
+    "9102": (None, None, None, "TV-PG", None, None, "/library/metadata/9099/art/1", "9100", "9099", None, None),
+    "9099": (24, 8, 3, "TV-PG", "Short films.", "Small wonders.", None, None, None, "3", "Séries"),
+    "9100": (10, 10, None, None, None, None, None, "9099", None, "3", "Séries"),
+    "9500": (12, None, None, None, None, None, None, None, None, None, None),
+    "/library/sections/4/stations/1": (0, None, None, None, None, None, None, None, None, None, None),
+}  # fmt: skip
+
+# section3.json, a /hubs/sections/3 reply whose container names library 3, "Séries".
+SECTION3_LIBRARY = {
+    "9102": ("3", "Séries"),  # its own
+    "9201": ("3", "Séries"),  # none of its own: the container's
+    "9301": ("5", None),  # library 5: the container's title would be wrong
+    "9202": ("3", "Séries"),  # its own id (as a string), the container's title
+    "9199": ("3", "Séries"),
+}
+
+
+# --- helpers -----------------------------------------------------------------
+
+
+def cli(*args: str | os.PathLike[str]) -> Result:
+    return invoke(CliRunner(), list(args))
+
+
+def sql(db: Path, query: str, *params: Any) -> list[tuple[Any, ...]]:
+    with closing(sqlite3.connect(db)) as conn:
+        return conn.execute(query, params).fetchall()
+
+
+def import_file(db: Path, source: str, reply: Path) -> str:
+    return ok(cli("-d", db, "sections", "import", "--source", source, reply)).stdout
+
+
+def import_bytes(db: Path, source: str, data: bytes, tmp_path: Path) -> str:
+    reply = tmp_path / f"{source}.reply"
+    reply.write_bytes(data)
+    return import_file(db, source, reply)
+
+
+def new_fields(db: Path, source: str) -> dict[str, tuple[Any, ...]]:
+    rows = sql(
+        db,
+        f"SELECT m.item_key, {', '.join(NEW_COLUMNS)} FROM media_items AS m "
+        "JOIN sources AS s ON s.id = m.source_id WHERE s.identifier = ?",
+        source,
+    )
+    return {key: tuple(values) for key, *values in rows}
+
+
+@pytest.fixture
+def cache(db_path: Path) -> Path:
+    homesections.migrate(db_path)
+    return db_path
+
+
+# --- the importer --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("reply", ["hubs.xml", "hubs.json"])
+def test_every_new_field_is_stored_from_xml_and_json(cache: Path, reply: str) -> None:
+    summary = import_file(cache, "plex-1", DATA / reply)
+
+    assert summary.startswith("Imported 5 section(s), 6 item(s) into plex-1; 0 duplicate(s) dropped"), summary
+    assert new_fields(cache, "plex-1") == HUBS_NEW_FIELDS
+
+
+def test_xml_and_json_of_one_reply_give_the_same_rows(cache: Path) -> None:
+    import_file(cache, "from-xml", DATA / "hubs.xml")
+    import_file(cache, "from-json", DATA / "hubs.json")
+    columns = [row[1] for row in sql(cache, "PRAGMA table_info(media_items)")]
+    server_columns = [c for c in columns if c not in ("id", "source_id", "created_at", "updated_at")]
+    assert set(NEW_COLUMNS) <= set(server_columns)
+    query = f"SELECT {', '.join(server_columns)} FROM media_items WHERE source_id = ? ORDER BY item_key"
+
+    assert sql(cache, query, 2) == sql(cache, query, 1)
+    assert len(sql(cache, query, 1)) == 6
+
+
+def test_a_second_import_rewrites_the_new_fields_with_what_the_reply_says(cache: Path, tmp_path: Path) -> None:
+    import_file(cache, "plex-1", DATA / "hubs.xml")
+    ids = sql(cache, "SELECT item_key, id FROM media_items ORDER BY id")
+    changed = (DATA / "hubs.xml").read_bytes().replace(b'viewedLeafCount="8"', b'viewedLeafCount="9"')
+    changed = changed.replace(b' contentRating="R"', b"")
+    assert changed.count(b'viewedLeafCount="9"') == 1
+
+    import_bytes(cache, "plex-1", changed, tmp_path)
+
+    expected = {**HUBS_NEW_FIELDS}
+    expected["9099"] = (24, 9, *HUBS_NEW_FIELDS["9099"][2:])
+    expected["9001"] = (*HUBS_NEW_FIELDS["9001"][:3], None, *HUBS_NEW_FIELDS["9001"][4:])
+    assert new_fields(cache, "plex-1") == expected
+    assert sql(cache, "SELECT item_key, id FROM media_items ORDER BY id") == ids
+
+
+def test_items_inherit_the_library_of_a_sections_reply(cache: Path) -> None:
+    import_file(cache, "plex-3", DATA / "section3.json")
+
+    stored = new_fields(cache, "plex-3")
+    assert {key: values[-2:] for key, values in stored.items()} == SECTION3_LIBRARY
+    assert stored["9199"] == (
+        41, 0, 5, "TV-MA", "Huit voleurs font une prise d'otages.", "Le plus grand braquage de l'histoire.",
+        None, None, None, "3", "Séries",
+    )  # fmt: skip
+    assert stored["9201"][3:9] == (
+        "TV-MA", "Le Professeur réunit huit braqueurs.", None, "/library/metadata/9199/art/2", "9200", "9199",
+    )  # fmt: skip
+
+
+def test_items_inherit_the_library_of_an_xml_sections_reply_too() -> None:
+    reply = (
+        b'<MediaContainer size="1" librarySectionID="7" librarySectionTitle="Musique">'
+        b'<Hub hubIdentifier="music.stations.7" title="Stations" type="station">'
+        b'<Playlist key="/library/sections/7/stations/1" type="playlist" title="Library Radio"/>'
+        b'<Playlist key="/library/sections/7/stations/2" type="playlist" title="Other" librarySectionID="8"/>'
+        b'<Playlist key="/library/sections/7/stations/3" type="playlist" title="Mine" librarySectionTitle="Mes sons"/>'
+        b"</Hub></MediaContainer>"
+    )
+    (hub,) = parse_hubs(reply)
+    assert [(item.library_section_id, item.library_section_title) for item in hub.items] == [
+        ("7", "Musique"),
+        ("8", None),
+        ("7", "Mes sons"),
+    ]
+    # A /hubs reply names no library: nothing to inherit.
+    (hub,) = parse_hubs(reply.replace(b' librarySectionID="7" librarySectionTitle="Musique"', b""))
+    assert [(item.library_section_id, item.library_section_title) for item in hub.items] == [
+        (None, None),
+        ("8", None),
+        (None, "Mes sons"),
+    ]
+
+
+def test_a_single_hub_reply_stores_the_new_fields(cache: Path) -> None:
+    import_file(cache, "plex-recent", DATA / "recently_added.json")
+
+    assert new_fields(cache, "plex-recent") == {
+        "9100": (10, 10, None, None, None, None, None, "9099", None, "3", "Séries"),
+        "9199": (41, 0, 5, "TV-MA", None, None, None, None, None, "3", "Séries"),
+    }
+
+
+def test_tags_are_titled_by_their_tag_and_keep_distinct_keys(cache: Path) -> None:
+    summary = import_file(cache, "search", DATA / "search.xml")
+
+    assert summary.startswith("Imported 3 section(s), 4 item(s) into search; 0 duplicate(s) dropped"), summary
+    rows = sql(
+        cache,
+        "SELECT s.hub_identifier, m.item_type, m.title, m.item_key, m.library_section_key, m.library_section_title "
+        "FROM home_section_items AS hsi JOIN home_sections AS s ON s.id = hsi.section_id "
+        "JOIN media_items AS m ON m.id = hsi.media_item_id ORDER BY s.position, hsi.position",
+    )
+    assert rows == [
+        ("movie", "movie", "Le Fabuleux Destin d'Amélie Poulain", "9001", "1", "Films"),
+        ("genre", "tag", "Action", "item:" + _sha16("tag\x1fAction"), None, None),
+        ("genre", "tag", "Comédie", "item:" + _sha16("tag\x1fComédie"), None, None),
+        ("collection", "tag", "Studio Ghibli", "/library/sections/1/all?collection=84183", "1", "Films"),
+    ]
+
+
+def test_a_tag_in_json_is_titled_by_its_tag_and_a_title_wins_over_a_tag() -> None:
+    reply = {
+        "MediaContainer": {
+            "Hub": [
+                {
+                    "hubIdentifier": "genre",
+                    "title": "Genres",
+                    "Directory": [
+                        {"type": "tag", "tag": "Drame", "count": 3},
+                        {"type": "tag", "tag": "x", "title": "Titled"},
+                        {"type": "tag", "tag": "", "title": ""},
+                    ],
+                }
+            ]
+        }
+    }
+    (hub,) = parse_hubs(json.dumps(reply).encode())
+    assert [item.title for item in hub.items] == ["Drame", "Titled", ""]
+
+
+@pytest.mark.parametrize("form", ["xml", "json"])
+def test_counts_below_zero_or_unreadable_are_stored_as_null(cache: Path, tmp_path: Path, form: str) -> None:
+    bad = {"leafCount": "-1", "viewedLeafCount": "many", "childCount": "-3"}
+    good = {"leafCount": "0", "viewedLeafCount": "0", "childCount": "0"}
+    if form == "xml":
+        items = "".join(
+            f'<Directory ratingKey="{key}" type="show" title="S{key}" '
+            + " ".join(f'{name}="{value}"' for name, value in counts.items())
+            + "/>"
+            for key, counts in (("1", bad), ("2", good))
+        )
+        data = f'<MediaContainer><Hub hubIdentifier="h" title="H">{items}</Hub></MediaContainer>'.encode()
+    else:
+        counts = [
+            {"leafCount": -1, "viewedLeafCount": "many", "childCount": -3},
+            {"leafCount": 0, "viewedLeafCount": 0, "childCount": 0},
+        ]
+        metadata = [
+            {"ratingKey": key, "type": "show", "title": f"S{key}", **values}
+            for key, values in zip(("1", "2"), counts, strict=True)
+        ]
+        data = json.dumps({"MediaContainer": {"Hub": [{"hubIdentifier": "h", "title": "H", "Metadata": metadata}]}})
+        data = data.encode()
+
+    import_bytes(cache, "plex-1", data, tmp_path)
+
+    assert sql(cache, f"SELECT item_key, {', '.join(COUNT_COLUMNS)} FROM media_items ORDER BY item_key") == [
+        ("1", None, None, None),
+        ("2", 0, 0, 0),
+    ]
+
+
+@pytest.mark.parametrize("column", COUNT_COLUMNS)
+def test_the_schema_refuses_a_negative_count_and_accepts_zero(cache: Path, column: str) -> None:
+    with closing(sqlite3.connect(cache)) as conn, conn:
+        conn.execute("INSERT INTO sources (identifier, source_type, name) VALUES ('s', 'plex', 's')")
+        row = "INSERT INTO media_items (source_id, item_key, item_type, title, {0}) VALUES (1, ?, 'show', 'S', ?)"
+        with pytest.raises(sqlite3.IntegrityError, match="CHECK constraint failed"):
+            conn.execute(row.format(column), ("bad", -1))
+        conn.execute(row.format(column), ("zero", 0))
+        conn.execute(row.format(column), ("null", None))
+    assert sql(cache, f"SELECT item_key, {column} FROM media_items ORDER BY item_key") == [("null", None), ("zero", 0)]
+
+
+def _sha16(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
