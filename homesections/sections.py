@@ -21,21 +21,53 @@ from .runner import DEFAULT_LOCK_TIMEOUT, MAX_LOCK_TIMEOUT, database_error, stat
 
 SOURCE_TYPES = ("plex", "jellyfin", "local")
 
-# (words in the hub identifier or context, section_type), first match wins.
-_SECTION_TYPES = (
-    (("continue", "continuewatching"), "continue_watching"),
-    (("ondeck", "on_deck"), "on_deck"),
-    (("played", "recentlyplayed"), "recently_played"),
-    (("viewed", "recentlyviewed"), "recently_viewed"),
-    (("released", "recentlyreleased"), "recently_released"),
-    (("recent", "recentlyadded", "added"), "recently_added"),
-    (("stations", "station"), "stations"),
-    (("playlists", "playlist"), "playlists"),
-    (("collections", "collection"), "collections"),
-    (("toprated", "rated", "top"), "top_rated"),
-    (("trending", "popular"), "trending"),
-    (("suggested", "suggestions", "recommended", "discover", "because"), "suggested"),
+# Plex hub identifiers -> section_type; docs/sections.md gives the reason for each row.
+# A pattern is words joined by dots, `*` standing for any one word. It matches an
+# identifier made of those words followed by nothing or by numbers only: Plex appends
+# the library section's id to a library's hubs, and sometimes a genre's or a
+# collection's id (`tv.recentlyaired.3`, `movie.genre.1.80`). First match wins.
+_HUB_SECTION_TYPES = (
+    # The home screen, /hubs.
+    ("home.continue", "continue_watching"),
+    ("home.ondeck", "on_deck"),
+    ("home.*.recent", "recently_added"),
+    ("home.playlists", "playlists"),
+    # A library's hubs, /hubs/sections/{id}.
+    ("*.inprogress", "continue_watching"),
+    ("*.ondeck", "on_deck"),
+    ("*.recentlyadded", "recently_added"),
+    ("music.recent.added", "recently_added"),
+    ("photo.recent", "recently_added"),
+    ("video.recent", "recently_added"),
+    ("*.recentlyreleased", "recently_released"),
+    ("tv.recentlyaired", "recently_released"),
+    ("*.recentlyviewed", "recently_viewed"),
+    ("music.recent.played", "recently_played"),
+    ("*.topunwatched", "top_rated"),
+    ("tv.toprated", "top_rated"),
+    ("tv.startwatching", "suggested"),
+    ("*.rediscover", "suggested"),
+    ("*.curated", "suggested"),
+    ("*.genre", "suggested"),
+    ("tv.moreingenre", "suggested"),
+    ("tv.morefromnetwork", "suggested"),
+    ("movie.by.actor.or.director", "suggested"),
+    ("music.stations", "stations"),
+    ("playlists.*", "playlists"),
+    ("recent.library.playlists", "playlists"),
+    ("custom.collection", "collections"),
+    # Search, /hubs/search: one word, the type of the hub's results.
+    ("playlist", "playlists"),
+    ("collection", "collections"),
+    ("station", "stations"),
 )
+
+# A single hub's endpoint may name itself only by its key (from Meta.Type): its path -> section_type.
+_HUB_KEY_SECTION_TYPES = {
+    "/hubs/home/continueWatching": "continue_watching",
+    "/hubs/home/onDeck": "on_deck",
+    "/hubs/home/recentlyAdded": "recently_added",
+}
 
 _NOW = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
 
@@ -139,15 +171,29 @@ class CachedSource:
 
 
 def section_type_of(hub: PlexHub) -> str:
-    """Our closed list of section types, from the hub's identifier and context; 'custom' otherwise."""
-    words = set()
-    for text in (hub.hub_identifier, hub.context, hub.key):
-        for part in (text or "").lower().replace("/", ".").replace("?", ".").replace("&", ".").split("."):
-            words.add(part)
-    for hints, section_type in _SECTION_TYPES:
-        if words.intersection(hints):
-            return section_type
-    return "custom"
+    """Our closed list of section types, by the tables above; 'custom' for a hub they do not know.
+
+    The hub's ``hubIdentifier`` is looked up first, then its ``context``
+    without the leading ``hub.`` (``hub.tv.recentlyaired``), then the path of
+    its ``key``: the first the tables know decides.
+    """
+    for identifier in (hub.hub_identifier, hub.context and hub.context.removeprefix("hub.")):
+        if identifier:
+            words = identifier.lower().split(".")
+            for pattern, section_type in _HUB_SECTION_TYPES:
+                if _identifier_matches(pattern.split("."), words):
+                    return section_type
+    path = (hub.key or "").split("?", 1)[0]
+    return _HUB_KEY_SECTION_TYPES.get(path, "custom")
+
+
+def _identifier_matches(pattern: list[str], words: list[str]) -> bool:
+    head, tail = words[: len(pattern)], words[len(pattern) :]
+    return (
+        len(head) == len(pattern)
+        and all(word != "" and expected in ("*", word) for expected, word in zip(pattern, head, strict=True))
+        and all(word.isascii() and word.isdigit() for word in tail)
+    )
 
 
 def replace_sections(

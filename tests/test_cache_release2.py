@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -22,7 +23,8 @@ from click.testing import CliRunner, Result
 from conftest import invoke, ok
 
 import homesections
-from homesections.plex import parse_hubs
+from homesections.plex import PlexHub, parse_hubs
+from homesections.sections import _HUB_KEY_SECTION_TYPES, _HUB_SECTION_TYPES, section_type_of
 
 DATA = Path(__file__).parent / "data" / "cache_release2"
 
@@ -275,3 +277,184 @@ def test_the_schema_refuses_a_negative_count_and_accepts_zero(cache: Path, colum
 
 def _sha16(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+# --- section types -------------------------------------------------------------
+
+SECTIONS_DOC = Path(__file__).parent.parent / "docs" / "sections.md"
+REALWORLD = Path(__file__).parent.parent.parent / "shared" / "realworld"
+
+
+@pytest.mark.parametrize(
+    ("hub_identifier", "context", "key", "section_type"),
+    [
+        ("tv.recentlyaired.3", "hub.tv.recentlyaired", "/library/sections/3/all?type=4", "recently_released"),
+        ("tv.recentlyaired", None, None, "recently_released"),
+        ("TV.RecentlyAired.3", None, None, "recently_released"),
+        ("movie.recentlyreleased.1", None, None, "recently_released"),
+        ("home.continue", "hub.home.continue", "/hubs/home/continueWatching", "continue_watching"),
+        ("movie.inprogress.1", None, None, "continue_watching"),
+        ("home.ondeck", None, None, "on_deck"),
+        ("tv.ondeck.2", None, None, "on_deck"),
+        ("home.television.recent", None, None, "recently_added"),
+        ("home.movies.recent", None, None, "recently_added"),
+        ("movie.recentlyadded.1", None, None, "recently_added"),
+        ("music.recent.added.5", None, None, "recently_added"),
+        ("movie.recentlyviewed.1", "hub.movie.recentlyviewed", None, "recently_viewed"),
+        ("music.recent.played.5", None, None, "recently_played"),
+        ("movie.topunwatched.1", None, None, "top_rated"),
+        ("tv.toprated.2", None, None, "top_rated"),
+        ("tv.startwatching.2", None, None, "suggested"),
+        ("tv.rediscover.2", None, None, "suggested"),
+        ("movie.curated.1", None, None, "suggested"),
+        ("movie.genre.1.80", None, None, "suggested"),
+        ("movie.by.actor.or.director.1", None, None, "suggested"),
+        ("music.stations.5", "hub.music.stations", None, "stations"),
+        ("home.playlists", None, None, "playlists"),
+        ("playlists.audio", None, None, "playlists"),
+        ("custom.collection.1.35954", None, None, "collections"),
+        # Search hubs: one word, the type of their results.
+        ("collection", "", None, "collections"),
+        ("playlist", "", None, "playlists"),
+        ("movie", "", None, "custom"),
+        ("genre", "", None, "custom"),
+        # Whole words, and only numbers after them.
+        ("tv.recentlyaired.new", None, None, "custom"),
+        ("tv.recentlyairedx.3", None, None, "custom"),
+        ("tv.recentlyaired.3x", None, None, "custom"),
+        (".recentlyadded", None, None, "custom"),
+        ("movie.recentlyadded.\u0661", None, None, "custom"),  # an Arabic-Indic digit is not a section id
+        ("music.popular.5", None, None, "custom"),
+        ("home.mystery", "hub.home.mystery", "/hubs/home/mystery", "custom"),
+        ("something.new", None, None, "custom"),
+        # No known identifier: the context, then the key's path.
+        (None, "hub.tv.recentlyaired", None, "recently_released"),
+        ("home.mystery", "hub.movie.inprogress", None, "continue_watching"),
+        (None, None, "/hubs/home/recentlyAdded?type=2&sectionID=10", "recently_added"),
+        (None, None, "/hubs/home/onDeck", "on_deck"),
+        ("home.mystery", None, "/hubs/home/continueWatching", "continue_watching"),
+        (None, None, "/hubs/home/recentlyAddedSoon", "custom"),
+        (None, None, None, "custom"),
+    ],
+)
+def test_section_type_of_a_hub(
+    hub_identifier: str | None, context: str | None, key: str | None, section_type: str
+) -> None:
+    hub = PlexHub(
+        identifier=hub_identifier or key or "x", title="T", hub_identifier=hub_identifier, context=context, key=key
+    )
+    assert section_type_of(hub) == section_type
+
+
+def documented_table(heading: str) -> list[tuple[str, str]]:
+    """The (first column, section_type) rows of the table under ``heading`` in docs/sections.md."""
+    doc = SECTIONS_DOC.read_text(encoding="utf-8")
+    start = doc.index(f"| {heading} | `section_type` | why |")
+    table = doc[start:].split("\n\n", 1)[0]
+    rows = re.findall(r"^\| `([^`]+)` \| `([a-z_]+)` \|", table, re.MULTILINE)
+    assert len(rows) == table.count("\n") - 1, table  # every row but the heading and the rule is read
+    return rows
+
+
+def test_the_docs_show_exactly_the_tables_the_code_uses() -> None:
+    assert documented_table("identifier pattern") == list(_HUB_SECTION_TYPES)
+    assert documented_table("key path") == list(_HUB_KEY_SECTION_TYPES.items())
+
+
+@pytest.mark.parametrize(("pattern", "section_type"), _HUB_SECTION_TYPES, ids=[row[0] for row in _HUB_SECTION_TYPES])
+def test_each_row_of_the_table_decides_its_identifiers(pattern: str, section_type: str) -> None:
+    for identifier in (
+        pattern.replace("*", "movie"),
+        pattern.replace("*", "tv") + ".12",
+        pattern.replace("*", "x") + ".1.80",
+    ):
+        hub = PlexHub(identifier=identifier, title="T", hub_identifier=identifier)
+        assert section_type_of(hub) == section_type, identifier
+    # One more word that is not a number: not this row's hub any more.
+    longer = pattern.replace("*", "movie") + ".extra"
+    assert section_type_of(PlexHub(identifier=longer, title="T", hub_identifier=longer)) == "custom"
+
+
+def test_every_section_type_of_the_tables_is_one_the_schema_accepts(cache: Path) -> None:
+    types = {section_type for _pattern, section_type in _HUB_SECTION_TYPES} | set(_HUB_KEY_SECTION_TYPES.values())
+    with closing(sqlite3.connect(cache)) as conn, conn:
+        conn.execute("INSERT INTO sources (identifier, source_type, name) VALUES ('s', 'plex', 's')")
+        for position, section_type in enumerate(sorted(types)):
+            conn.execute(
+                "INSERT INTO home_sections (source_id, hub_identifier, title, section_type, position) "
+                "VALUES (1, ?, 'T', ?, ?)",
+                (section_type, section_type, position),
+            )
+    assert sql(cache, "SELECT count(*) FROM home_sections") == [(len(types),)]
+    assert "trending" not in types and "custom" not in types  # documented: no Plex hub maps to them
+
+
+# Every hub identifier in the real replies and in the Plex API description, and its type.
+REALWORLD_SECTION_TYPES = {
+    "home.continue": "continue_watching",
+    "home.music.recent": "recently_added",
+    "home.photos.recent": "recently_added",
+    "home.videos.recent": "recently_added",
+    "home.playlists": "playlists",
+    "music.stations.5": "stations",
+    "movie.recentlyviewed.1": "recently_viewed",
+}
+
+
+def realworld_hubs() -> list[PlexHub]:
+    plex = REALWORLD / "plex"
+    if not plex.is_dir():
+        pytest.skip(f"{REALWORLD} is absent: the real Plex replies live outside the repository (see SOURCES.md)")
+    hubs = []
+    for path in sorted(plex.iterdir()):
+        if path.suffix in (".xml", ".json"):
+            hubs += parse_hubs(path.read_bytes(), origin=path.name)
+        elif path.suffix == ".yaml":
+            # OpenAPI fragments: one example value per field, the hub's among them.
+            text = path.read_text(encoding="utf-8")
+            examples = dict(
+                re.findall(r"^\s+(hubIdentifier|context|key):\n(?:\s+\w+: .*\n)*?\s+example: (\S+)$", text, re.M)
+            )
+            hubs.append(
+                PlexHub(
+                    identifier=examples["hubIdentifier"],
+                    title="T",
+                    hub_identifier=examples["hubIdentifier"],
+                    context=examples.get("context"),
+                )
+            )
+    return hubs
+
+
+def test_every_real_hub_identifier_has_its_documented_type() -> None:
+    hubs = realworld_hubs()
+    named = {hub.hub_identifier: section_type_of(hub) for hub in hubs if hub.hub_identifier}
+
+    assert named == REALWORLD_SECTION_TYPES
+    # The two single-hub replies: one named by its Meta.Type key, one by nothing at all.
+    unnamed = sorted((hub.key or "", section_type_of(hub)) for hub in hubs if not hub.hub_identifier)
+    assert [(key.split("?")[0], section_type) for key, section_type in unnamed] == [
+        ("", "custom"),
+        ("/hubs/home/recentlyAdded", "recently_added"),
+    ]
+
+
+def test_section_types_reach_the_cache(cache: Path) -> None:
+    for source, reply in (("lib", "section3.json"), ("recent", "recently_added.json"), ("search", "search.xml")):
+        import_file(cache, source, DATA / reply)
+
+    rows = sql(
+        cache,
+        "SELECT src.identifier, s.hub_identifier, s.section_type FROM home_sections AS s "
+        "JOIN sources AS src ON src.id = s.source_id ORDER BY src.id, s.position",
+    )
+    assert rows == [
+        ("lib", "tv.inprogress.3", "continue_watching"),
+        ("lib", "tv.recentlyaired.3", "recently_released"),
+        ("lib", "tv.startwatching.3", "suggested"),
+        ("lib", "tv.toprated.3", "top_rated"),
+        ("recent", "/hubs/home/recentlyAdded?type=2&sectionID=3", "recently_added"),
+        ("search", "movie", "custom"),
+        ("search", "genre", "custom"),
+        ("search", "collection", "collections"),
+    ]
