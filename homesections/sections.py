@@ -113,7 +113,10 @@ RETURNING id"""
 _HOME_SCREEN = """
 SELECT s.id, s.hub_identifier, s.title, s.section_type, s.position, s.context, s.style, s.hub_type,
        s.hub_key, s.size, s.more, s.promoted, s.is_stale, s.last_updated,
-       m.item_key, m.item_type, m.title, m.parent_title, m.grandparent_title, m.year, m.thumb
+       m.item_key, m.item_type, m.title, m.parent_title, m.grandparent_title, m.year, m.thumb,
+       m.leaf_count, m.viewed_leaf_count, m.child_count, m.content_rating, m.summary, m.tagline,
+       m.grandparent_art, m.parent_item_key, m.grandparent_item_key, m.library_section_key,
+       m.library_section_title
 FROM home_sections AS s
 LEFT JOIN home_section_items AS hsi ON hsi.section_id = s.id
 LEFT JOIN media_items AS m ON m.id = hsi.media_item_id
@@ -134,6 +137,13 @@ class ImportResult:
 
 @dataclass(frozen=True)
 class CachedItem:
+    """One item of a cached section: what its card shows.
+
+    The fields from ``leaf_count`` on came with the cache's release 2
+    (migration 0004); they default to None so that code constructing a
+    ``CachedItem`` with release 1's seven fields keeps working.
+    """
+
     key: str
     item_type: str
     title: str
@@ -141,6 +151,24 @@ class CachedItem:
     grandparent_title: str | None
     year: int | None
     thumb: str | None
+    leaf_count: int | None = None
+    viewed_leaf_count: int | None = None
+    child_count: int | None = None
+    content_rating: str | None = None
+    summary: str | None = None
+    tagline: str | None = None
+    grandparent_art: str | None = None
+    parent_item_key: str | None = None
+    grandparent_item_key: str | None = None
+    library_section_key: str | None = None
+    library_section_title: str | None = None
+
+    @property
+    def unwatched_count(self) -> int | None:
+        """The episodes of a show or season not watched yet (its badge); None for other items or when unknown."""
+        if self.item_type not in ("show", "season") or self.leaf_count is None or self.viewed_leaf_count is None:
+            return None
+        return max(self.leaf_count - self.viewed_leaf_count, 0)
 
 
 @dataclass(frozen=True)

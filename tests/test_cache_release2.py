@@ -9,6 +9,7 @@ code under test.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -24,7 +25,12 @@ from conftest import invoke, ok
 
 import homesections
 from homesections.plex import PlexHub, parse_hubs
-from homesections.sections import _HUB_KEY_SECTION_TYPES, _HUB_SECTION_TYPES, section_type_of
+from homesections.sections import (
+    _HUB_KEY_SECTION_TYPES,
+    _HUB_SECTION_TYPES,
+    CachedItem,
+    section_type_of,
+)
 
 DATA = Path(__file__).parent / "data" / "cache_release2"
 
@@ -107,7 +113,7 @@ def cache(db_path: Path) -> Path:
     return db_path
 
 
-# --- the importer --------------------------------------------------------------
+# --- the importer ------------------------------------------------------------
 
 
 @pytest.mark.parametrize("reply", ["hubs.xml", "hubs.json"])
@@ -279,7 +285,7 @@ def _sha16(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-# --- section types -------------------------------------------------------------
+# --- section types -----------------------------------------------------------
 
 SECTIONS_DOC = Path(__file__).parent.parent / "docs" / "sections.md"
 REALWORLD = Path(__file__).parent.parent.parent / "shared" / "realworld"
@@ -458,3 +464,115 @@ def test_section_types_reach_the_cache(cache: Path) -> None:
         ("search", "genre", "custom"),
         ("search", "collection", "collections"),
     ]
+
+
+# --- reading the cache back: home_screen() and `sections show` ---------------
+
+SHOW_TEXT = [
+    "Living room [my-server, plex]: 5 section(s)",
+    "   0. Reprendre la lecture (continue_watching, hero, mixed): 2 item(s)",
+    "        Le Fabuleux Destin d'Amélie Poulain [movie, R]",
+    "        千と千尋 (Ghibli Shorts / Season 1) [episode, TV-PG]",
+    "   1. On Deck (on_deck, shelf, mixed): 0 item(s)",
+    "   2. Recently Added TV (recently_added, shelf, mixed): 2 item(s)",
+    "        Ghibli Shorts [show, TV-PG, 16 unwatched]",
+    "        Season 1 (Ghibli Shorts) [season, 0 unwatched]",
+    "   3. Recent Playlists (playlists, shelf, playlist): 2 item(s)",
+    "        Soirée 🎬 [playlist]",
+    "        Library Radio [playlist]",
+    "   4. Recently Added Photos (recently_added, shelf, photo): 0 item(s)",
+]
+
+RELEASE_1_ITEM_KEYS = ["key", "item_type", "title", "parent_title", "grandparent_title", "year", "thumb"]
+ITEM_KEYS = [*RELEASE_1_ITEM_KEYS, *NEW_COLUMNS, "unwatched_count"]
+
+# The "Recently Added TV" section's items, as `sections show --json` prints them.
+TV_ITEMS = [
+    {
+        "key": "9099", "item_type": "show", "title": "Ghibli Shorts", "parent_title": None,
+        "grandparent_title": None, "year": 2024, "thumb": "/library/metadata/9099/thumb/1",
+        "leaf_count": 24, "viewed_leaf_count": 8, "child_count": 3, "content_rating": "TV-PG",
+        "summary": "Short films.", "tagline": "Small wonders.", "grandparent_art": None,
+        "parent_item_key": None, "grandparent_item_key": None, "library_section_key": "3",
+        "library_section_title": "Séries", "unwatched_count": 16,
+    },
+    {
+        "key": "9100", "item_type": "season", "title": "Season 1", "parent_title": "Ghibli Shorts",
+        "grandparent_title": None, "year": None, "thumb": "/library/metadata/9100/thumb/1",
+        "leaf_count": 10, "viewed_leaf_count": 10, "child_count": None, "content_rating": None,
+        "summary": None, "tagline": None, "grandparent_art": None,
+        "parent_item_key": "9099", "grandparent_item_key": None, "library_section_key": "3",
+        "library_section_title": "Séries", "unwatched_count": 0,
+    },
+]  # fmt: skip
+
+
+@pytest.fixture
+def shown(cache: Path) -> Path:
+    ok(cli("-d", cache, "sections", "import", "--source", "my-server", "--name", "Living room", DATA / "hubs.xml"))
+    return cache
+
+
+def test_show_text_gives_content_ratings_and_unwatched_counts(shown: Path) -> None:
+    assert ok(cli("-d", shown, "sections", "show")).stdout.splitlines() == SHOW_TEXT
+
+
+def test_show_json_gives_every_new_field_and_the_unwatched_count(shown: Path) -> None:
+    (source,) = json.loads(ok(cli("-d", shown, "sections", "show", "--json")).stdout)["sources"]
+
+    items = [item for section in source["sections"] for item in section["items"]]
+    assert len(items) == 6
+    assert all(list(item) == ITEM_KEYS for item in items), [list(item) for item in items]
+    assert source["sections"][2]["items"] == TV_ITEMS
+    amelie = source["sections"][0]["items"][0]
+    assert (amelie["content_rating"], amelie["tagline"], amelie["library_section_title"]) == (
+        "R",
+        "Elle va changer votre vie.",
+        "Films",
+    )
+    episode = source["sections"][0]["items"][1]
+    assert (episode["parent_item_key"], episode["grandparent_item_key"], episode["unwatched_count"]) == (
+        "9100",
+        "9099",
+        None,
+    )
+    playlist = source["sections"][3]["items"][0]
+    assert (playlist["leaf_count"], playlist["unwatched_count"]) == (12, None)
+
+
+def test_home_screen_gives_cached_items_with_the_new_fields(shown: Path) -> None:
+    (source,) = homesections.home_screen(shown, "my-server")
+    tv = source.sections[2].items
+
+    expected = [
+        CachedItem(**{name: value for name, value in item.items() if name != "unwatched_count"}) for item in TV_ITEMS
+    ]
+    assert tv == expected
+    assert [item.unwatched_count for item in tv] == [16, 0]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        tv[0].leaf_count = 1  # type: ignore[misc]
+
+
+def test_a_cached_item_built_with_release_1_fields_still_works() -> None:
+    item = CachedItem("1", "show", "S", None, None, 2001, "/t")
+    assert [getattr(item, name) for name in NEW_COLUMNS] == [None] * len(NEW_COLUMNS)
+    assert item.unwatched_count is None
+
+
+@pytest.mark.parametrize(
+    ("item_type", "leaf_count", "viewed_leaf_count", "unwatched"),
+    [
+        ("show", 24, 8, 16),
+        ("season", 10, 10, 0),
+        ("season", 3, 5, 0),  # a server counting more watched than it has: no negative badge
+        ("show", 24, None, None),
+        ("show", None, 8, None),
+        ("playlist", 12, 2, None),
+        ("movie", 1, 0, None),
+    ],
+)
+def test_the_unwatched_count_is_for_shows_and_seasons_with_both_counts(
+    item_type: str, leaf_count: int | None, viewed_leaf_count: int | None, unwatched: int | None
+) -> None:
+    item = CachedItem("1", item_type, "T", None, None, None, None, leaf_count, viewed_leaf_count)
+    assert item.unwatched_count == unwatched
