@@ -15,6 +15,7 @@ import json
 import os
 import re
 import sqlite3
+import xml.etree.ElementTree as ET
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from conftest import invoke, ok
 import homesections
 from homesections.plex import PlexHub, parse_hubs
 from homesections.sections import (
+    _HOME_SCREEN,
     _HUB_KEY_SECTION_TYPES,
     _HUB_SECTION_TYPES,
     CachedItem,
@@ -576,3 +578,283 @@ def test_the_unwatched_count_is_for_shows_and_seasons_with_both_counts(
 ) -> None:
     item = CachedItem("1", item_type, "T", None, None, None, None, leaf_count, viewed_leaf_count)
     assert item.unwatched_count == unwatched
+
+
+# --- upgrading a filled release-1 cache --------------------------------------
+
+# What release 1's `sections import` wrote into a new source (homesections/sections.py before
+# migration 0004): its item statement knows only release 1's columns.
+RELEASE_1_INSERT_ITEM = """
+INSERT INTO media_items (
+    source_id, item_key, item_type, title, sort_title, guid, parent_title, grandparent_title,
+    item_index, parent_index, year, originally_available_at, duration_ms, view_offset_ms, view_count,
+    thumb, parent_thumb, grandparent_thumb, art, added_at, last_viewed_at
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, coalesce(?, 0), ?, ?, ?, ?, ?, ?)
+RETURNING id"""
+
+RELEASE_1_INSERT_SECTION = """
+INSERT INTO home_sections (
+    source_id, hub_identifier, title, section_type, position, context, style, hub_type, hub_key,
+    size, more, promoted, last_updated, is_stale
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), 0)
+RETURNING id"""
+
+
+def release_1_import(db: Path, source: str, data: bytes) -> None:
+    """A reply into a new source of a release-1 cache, as release 1 stored it.
+
+    Section types are today's, so that a later import by this release changes
+    no column release 1 wrote; an item listed in two hubs is one row.
+    """
+    with closing(sqlite3.connect(db, isolation_level=None)) as conn:
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("BEGIN IMMEDIATE")
+        source_id = conn.execute(
+            "INSERT INTO sources (identifier, source_type, name) VALUES (?, 'plex', ?) RETURNING id", (source, source)
+        ).fetchone()[0]
+        item_ids: dict[str, int] = {}
+        for position, hub in enumerate(parse_hubs(data)):
+            section_row = (
+                source_id, hub.identifier, hub.title, section_type_of(hub), position, hub.context, hub.style,
+                hub.hub_type, hub.key, hub.size, int(hub.more), int(hub.promoted),
+            )  # fmt: skip
+            section_id = conn.execute(RELEASE_1_INSERT_SECTION, section_row).fetchone()[0]
+            for index, item in enumerate(hub.items):
+                if item.key not in item_ids:
+                    item_row = (
+                        source_id, item.key, item.item_type, item.title, item.sort_title, item.guid, item.parent_title,
+                        item.grandparent_title, item.index, item.parent_index, item.year,
+                        item.originally_available_at, item.duration_ms, item.view_offset_ms, item.view_count,
+                        item.thumb, item.parent_thumb, item.grandparent_thumb, item.art, item.added_at,
+                        item.last_viewed_at,
+                    )  # fmt: skip
+                    item_ids[item.key] = conn.execute(RELEASE_1_INSERT_ITEM, item_row).fetchone()[0]
+                conn.execute(
+                    "INSERT INTO home_section_items (section_id, media_item_id, position) VALUES (?, ?, ?)",
+                    (section_id, item_ids[item.key], index),
+                )
+        conn.execute("COMMIT")
+
+
+Snapshot = dict[str, tuple[list[str], list[tuple[Any, ...]]]]
+OLD = "2000-01-01T00:00:00Z"
+# Written by every refresh: the only columns a re-import of the same replies may change.
+REFRESH_STAMPS = ("updated_at", "last_updated")
+UPGRADE_REPLIES = {
+    "home": "hubs.xml",
+    "home-json": "hubs.json",
+    "library-3": "section3.json",
+    "recent": "recently_added.json",
+}
+
+
+def snapshot(db: Path) -> Snapshot:
+    """Every row of every table (schema_migrations included), with its column names."""
+    result: Snapshot = {}
+    with closing(sqlite3.connect(db)) as conn:
+        names = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'")
+        for (table,) in names.fetchall():
+            cursor = conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2")
+            result[table] = ([column[0] for column in cursor.description], cursor.fetchall())
+    return result
+
+
+def without(snap: Snapshot, dropped: tuple[str, ...]) -> Snapshot:
+    """The snapshot without the named columns (in every table that has them)."""
+    result: Snapshot = {}
+    for table, (columns, rows) in snap.items():
+        kept = [index for index, column in enumerate(columns) if column not in dropped]
+        result[table] = ([columns[i] for i in kept], [tuple(row[i] for i in kept) for row in rows])
+    return result
+
+
+def assert_consistent(db: Path) -> None:
+    with closing(sqlite3.connect(db)) as conn:
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+@pytest.fixture
+def release_1_cache(db_path: Path) -> Path:
+    """A cache at version 3 holding four sources, every timestamp set to OLD."""
+    homesections.migrate(db_path, to=3)
+    for source, reply in UPGRADE_REPLIES.items():
+        release_1_import(db_path, source, (DATA / reply).read_bytes())
+    with closing(sqlite3.connect(db_path)) as conn, conn:
+        conn.execute("UPDATE sources SET created_at = ?, updated_at = ?", (OLD, OLD))
+        conn.execute("UPDATE media_items SET created_at = ?, updated_at = ?", (OLD, OLD))
+        conn.execute("UPDATE home_sections SET created_at = ?, updated_at = ?, last_updated = ?", (OLD, OLD, OLD))
+    counts = {table: len(rows) for table, (_columns, rows) in snapshot(db_path).items()}
+    assert counts == {
+        "schema_migrations": 3,
+        "sources": 4,
+        "media_items": 6 + 6 + 5 + 2,
+        "home_sections": 5 + 5 + 4 + 1,
+        "home_section_items": 6 + 6 + 5 + 2,
+    }
+    return db_path
+
+
+def test_upgrading_a_filled_release_1_cache_keeps_every_row_fills_on_refresh_and_rolls_back(
+    release_1_cache: Path,
+) -> None:
+    db = release_1_cache
+    before = snapshot(db)
+
+    results = homesections.migrate(db)
+
+    assert [result.version for result in results] == [4]
+    upgraded = snapshot(db)
+    for table in ("sources", "home_sections", "home_section_items"):
+        assert upgraded[table] == before[table], table
+    columns, rows = before["media_items"]
+    assert upgraded["media_items"] == ([*columns, *NEW_COLUMNS], [(*row, *[None] * len(NEW_COLUMNS)) for row in rows])
+    assert upgraded["schema_migrations"][1][:3] == before["schema_migrations"][1]
+    assert [row[:2] for row in upgraded["schema_migrations"][1][3:]] == [(4, "media_item_card_fields")]
+    assert_consistent(db)
+
+    for source, reply in UPGRADE_REPLIES.items():
+        import_file(db, source, DATA / reply)
+
+    refreshed = snapshot(db)
+    assert without(refreshed, (*NEW_COLUMNS, *REFRESH_STAMPS)) == without(upgraded, (*NEW_COLUMNS, *REFRESH_STAMPS))
+    stamps = [row[-1] for row in sql(db, "SELECT id, updated_at FROM media_items")]
+    stamps += [row[0] for row in sql(db, "SELECT last_updated FROM home_sections")]
+    assert stamps and OLD not in stamps  # every item and section was rewritten, ids and all else kept
+    assert new_fields(db, "home") == new_fields(db, "home-json") == HUBS_NEW_FIELDS
+    assert {key: values[-2:] for key, values in new_fields(db, "library-3").items()} == SECTION3_LIBRARY
+    assert new_fields(db, "recent") == {
+        "9100": (10, 10, None, None, None, None, None, "9099", None, "3", "Séries"),
+        "9199": (41, 0, 5, "TV-MA", None, None, None, None, None, "3", "Séries"),
+    }
+    assert_consistent(db)
+
+    homesections.rollback(db, to=3)
+
+    rolled_back = snapshot(db)
+    assert without(rolled_back, REFRESH_STAMPS) == without(before, REFRESH_STAMPS)
+    # The refresh's own stamps are the ones it wrote, not lost with the columns.
+    assert without(rolled_back, ())["media_items"] == without(refreshed, NEW_COLUMNS)["media_items"]
+    assert rolled_back["media_items"][0] == before["media_items"][0]
+    assert_consistent(db)
+
+
+def test_up_then_down_on_a_filled_release_1_cache_changes_no_byte_of_any_row(release_1_cache: Path) -> None:
+    db = release_1_cache
+    before = snapshot(db)
+    with closing(sqlite3.connect(db)) as conn:
+        schema_before = conn.execute("SELECT type, name, sql FROM sqlite_master ORDER BY type, name").fetchall()
+
+    homesections.migrate(db)
+    homesections.rollback(db, to=3)
+
+    assert snapshot(db) == before
+    with closing(sqlite3.connect(db)) as conn:
+        assert conn.execute("SELECT type, name, sql FROM sqlite_master ORDER BY type, name").fetchall() == schema_before
+    assert_consistent(db)
+
+
+def test_the_release_2_importer_refuses_a_release_1_cache(release_1_cache: Path) -> None:
+    before = release_1_cache.read_bytes()
+    result = cli("-d", release_1_cache, "sections", "import", "--source", "home", DATA / "hubs.xml")
+    assert result.exit_code == 1
+    assert "migrate up" in result.stderr
+    assert release_1_cache.read_bytes() == before
+
+
+# --- the home-screen query plan ----------------------------------------------
+
+# The home-screen query of release 1, as homesections ran it before migration 0004.
+RELEASE_1_HOME_SCREEN = """
+SELECT s.id, s.hub_identifier, s.title, s.section_type, s.position, s.context, s.style, s.hub_type,
+       s.hub_key, s.size, s.more, s.promoted, s.is_stale, s.last_updated,
+       m.item_key, m.item_type, m.title, m.parent_title, m.grandparent_title, m.year, m.thumb
+FROM home_sections AS s
+LEFT JOIN home_section_items AS hsi ON hsi.section_id = s.id
+LEFT JOIN media_items AS m ON m.id = hsi.media_item_id
+WHERE s.source_id = ?
+ORDER BY s.position, s.id, hsi.position, hsi.media_item_id"""
+
+HOME_SCREEN_PLAN = [
+    "SEARCH s USING INDEX home_sections_by_source_position (source_id=?)",
+    "SEARCH hsi USING COVERING INDEX home_section_items_by_section_position (section_id=?) LEFT-JOIN",
+    "SEARCH m USING INTEGER PRIMARY KEY (rowid=?) LEFT-JOIN",
+]
+
+
+def plan(db: Path, query: str) -> list[str]:
+    return [row[3] for row in sql(db, "EXPLAIN QUERY PLAN " + query, 1)]
+
+
+@pytest.mark.parametrize("populated", [False, True], ids=["fresh", "populated and analysed"])
+def test_the_home_screen_query_plan_is_release_1s(tmp_path: Path, populated: bool) -> None:
+    release_1, release_2 = tmp_path / "release-1.db", tmp_path / "release-2.db"
+    homesections.migrate(release_1, to=3)
+    homesections.migrate(release_2)
+    if populated:
+        for source, reply in (("a", "hubs.xml"), ("b", "section3.json"), ("c", "search.xml")):
+            release_1_import(release_1, source, (DATA / reply).read_bytes())
+            import_file(release_2, source, DATA / reply)
+        for db in (release_1, release_2):
+            with closing(sqlite3.connect(db)) as conn:
+                conn.execute("ANALYZE")
+
+    assert _HOME_SCREEN != RELEASE_1_HOME_SCREEN
+    assert plan(release_2, _HOME_SCREEN) == plan(release_1, RELEASE_1_HOME_SCREEN) == HOME_SCREEN_PLAN
+
+
+# --- the real replies --------------------------------------------------------
+
+
+def real_items(data: bytes) -> dict[str, tuple[Any, ...]]:
+    """The new columns each item of a real reply must get, read with xml.etree or json alone."""
+    if data.lstrip()[:1] == b"<":
+        root = ET.fromstring(data)
+        container = dict(root.attrib)
+        items = [dict(item.attrib) for hub in root.findall("Hub") for item in hub]
+    else:
+        container = json.loads(data)["MediaContainer"]
+        hubs = container.get("Hub", [container])
+        items = [item for hub in hubs for item in hub.get("Metadata", []) + hub.get("Directory", [])]
+
+    def text(value: Any) -> str | None:
+        return None if value in (None, "") else str(value)
+
+    def count(value: Any) -> int | None:
+        return None if value is None or int(value) < 0 else int(value)
+
+    expected = {}
+    for item in items:
+        library = text(item.get("librarySectionID")) or text(container.get("librarySectionID"))
+        library_title = text(item.get("librarySectionTitle"))
+        if library_title is None and library == text(container.get("librarySectionID")):
+            library_title = text(container.get("librarySectionTitle"))
+        expected[item.get("ratingKey") or item["key"]] = (
+            count(item.get("leafCount")),
+            count(item.get("viewedLeafCount")),
+            count(item.get("childCount")),
+            *(text(item.get(name)) for name in ("contentRating", "summary", "tagline", "grandparentArt")),
+            *(text(item.get(name)) for name in ("parentRatingKey", "grandparentRatingKey")),
+            library,
+            library_title,
+        )
+    return expected
+
+
+def test_the_real_replies_import_with_every_new_field(cache: Path) -> None:
+    plex = REALWORLD / "plex"
+    if not plex.is_dir():
+        pytest.skip(f"{REALWORLD} is absent: the real Plex replies live outside the repository (see SOURCES.md)")
+    replies = sorted(path for path in plex.iterdir() if path.suffix in (".xml", ".json"))
+    assert len(replies) == 4, replies
+
+    filled = set()
+    for number, reply in enumerate(replies):
+        import_file(cache, f"plex-{number}", reply)
+        stored = new_fields(cache, f"plex-{number}")
+        assert stored == real_items(reply.read_bytes()), reply.name
+        for values in stored.values():
+            filled |= {column for column, value in zip(NEW_COLUMNS, values, strict=True) if value is not None}
+
+    assert filled == set(NEW_COLUMNS)  # each column is filled by some real item, so none is compared only as NULL
+    assert_consistent(cache)
