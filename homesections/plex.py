@@ -6,7 +6,8 @@ is decided by the content, never by a file name. A reply is a
 ``MediaContainer`` holding ``Hub`` elements (a hubs reply) or, for a single
 hub's endpoint such as ``/hubs/home/recentlyAdded``, the items themselves.
 Unknown attributes are ignored; only a reply that is not a Plex reply at
-all is an error.
+all is an error. Items inherit the library a ``/hubs/sections/{id}``
+container names when they do not name their own.
 """
 
 from __future__ import annotations
@@ -50,6 +51,17 @@ class PlexItem:
     art: str | None = None
     added_at: int | None = None
     last_viewed_at: int | None = None
+    leaf_count: int | None = None
+    viewed_leaf_count: int | None = None
+    child_count: int | None = None
+    content_rating: str | None = None
+    summary: str | None = None
+    tagline: str | None = None
+    grandparent_art: str | None = None
+    parent_rating_key: str | None = None
+    grandparent_rating_key: str | None = None
+    library_section_id: str | None = None
+    library_section_title: str | None = None
 
 
 @dataclass(frozen=True)
@@ -167,8 +179,9 @@ def _scalars(obj: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _hubs_of(container: _Node) -> list[PlexHub]:
+    library = _Library.of(container.attributes)
     if container.hubs:
-        return [_hub(node) for node in container.hubs]
+        return [_hub(node, library) for node in container.hubs]
     if container.items or container.meta_types or _names_a_hub(container.attributes):
         # A single hub's endpoint (even with no items): the container is the hub.
         attributes = dict(container.attributes)
@@ -176,7 +189,7 @@ def _hubs_of(container: _Node) -> list[PlexHub]:
             attributes.setdefault("key", kind.get("key"))
             attributes.setdefault("title", kind.get("title"))
             attributes.setdefault("type", kind.get("type"))
-        return [_hub(_Node(attributes, "Hub", items=container.items))]
+        return [_hub(_Node(attributes, "Hub", items=container.items), library)]
     return []
 
 
@@ -184,7 +197,31 @@ def _names_a_hub(attributes: Mapping[str, Any]) -> bool:
     return any(attributes.get(name) not in (None, "") for name in ("hubIdentifier", "key", "title"))
 
 
-def _hub(node: _Node) -> PlexHub:
+@dataclass(frozen=True)
+class _Library:
+    """The library a reply's container names (``/hubs/sections/{id}``), which its items belong to."""
+
+    section_id: str | None = None
+    title: str | None = None
+
+    @classmethod
+    def of(cls, attributes: Mapping[str, Any]) -> _Library:
+        return cls(_text(attributes.get("librarySectionID")), _text(attributes.get("librarySectionTitle")))
+
+    def of_item(self, attributes: Mapping[str, Any]) -> _Library:
+        """The item's own library fields, each missing one taken from the container's.
+
+        The container's title is taken only for its own library: an item that
+        names another library keeps its title unknown rather than a wrong one.
+        """
+        section_id = _text(attributes.get("librarySectionID")) or self.section_id
+        title = _text(attributes.get("librarySectionTitle"))
+        if title is None and section_id == self.section_id:
+            title = self.title
+        return _Library(section_id, title)
+
+
+def _hub(node: _Node, library: _Library) -> PlexHub:
     a = node.attributes
     title = _text(a.get("title")) or ""
     context, hub_identifier, key = _text(a.get("context")), _text(a.get("hubIdentifier")), _text(a.get("key"))
@@ -202,14 +239,16 @@ def _hub(node: _Node) -> PlexHub:
         more=_flag(a.get("more")),
         promoted=_flag(a.get("promoted")),
         random=_flag(a.get("random")),
-        items=[_item(item) for item in node.items],
+        items=[_item(item, library) for item in node.items],
     )
 
 
-def _item(node: _Node) -> PlexItem:
+def _item(node: _Node, container_library: _Library) -> PlexItem:
     a = node.attributes
     item_type = _text(a.get("type")) or node.tag.lower() or "unknown"
-    title = _text(a.get("title")) or ""
+    # A tag (a genre card in a search hub: <Directory type="tag" tag="Action"/>) has its name in `tag`.
+    title = _text(a.get("title")) or _text(a.get("tag")) or ""
+    library = container_library.of_item(a)
     rating_key, key, guid = _text(a.get("ratingKey")), _text(a.get("key")), _text(a.get("guid"))
     return PlexItem(
         # Station playlists have no ratingKey: their key, else guid, is as stable.
@@ -234,6 +273,17 @@ def _item(node: _Node) -> PlexItem:
         art=_text(a.get("art")),
         added_at=_integer(a.get("addedAt")),
         last_viewed_at=_integer(a.get("lastViewedAt")),
+        leaf_count=_count(a.get("leafCount")),
+        viewed_leaf_count=_count(a.get("viewedLeafCount")),
+        child_count=_count(a.get("childCount")),
+        content_rating=_text(a.get("contentRating")),
+        summary=_text(a.get("summary")),
+        tagline=_text(a.get("tagline")),
+        grandparent_art=_text(a.get("grandparentArt")),
+        parent_rating_key=_text(a.get("parentRatingKey")),
+        grandparent_rating_key=_text(a.get("grandparentRatingKey")),
+        library_section_id=library.section_id,
+        library_section_title=library.title,
     )
 
 

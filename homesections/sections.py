@@ -22,21 +22,53 @@ from .runner import status
 
 SOURCE_TYPES = ("plex", "jellyfin", "local")
 
-# (words in the hub identifier or context, section_type), first match wins.
-_SECTION_TYPES = (
-    (("continue", "continuewatching"), "continue_watching"),
-    (("ondeck", "on_deck"), "on_deck"),
-    (("played", "recentlyplayed"), "recently_played"),
-    (("viewed", "recentlyviewed"), "recently_viewed"),
-    (("released", "recentlyreleased"), "recently_released"),
-    (("recent", "recentlyadded", "added"), "recently_added"),
-    (("stations", "station"), "stations"),
-    (("playlists", "playlist"), "playlists"),
-    (("collections", "collection"), "collections"),
-    (("toprated", "rated", "top"), "top_rated"),
-    (("trending", "popular"), "trending"),
-    (("suggested", "suggestions", "recommended", "discover", "because"), "suggested"),
+# Plex hub identifiers -> section_type; docs/sections.md gives the reason for each row.
+# A pattern is words joined by dots, `*` standing for any one word. It matches an
+# identifier made of those words followed by nothing or by numbers only: Plex appends
+# the library section's id to a library's hubs, and sometimes a genre's or a
+# collection's id (`tv.recentlyaired.3`, `movie.genre.1.80`). First match wins.
+_HUB_SECTION_TYPES = (
+    # The home screen, /hubs.
+    ("home.continue", "continue_watching"),
+    ("home.ondeck", "on_deck"),
+    ("home.*.recent", "recently_added"),
+    ("home.playlists", "playlists"),
+    # A library's hubs, /hubs/sections/{id}.
+    ("*.inprogress", "continue_watching"),
+    ("*.ondeck", "on_deck"),
+    ("*.recentlyadded", "recently_added"),
+    ("music.recent.added", "recently_added"),
+    ("photo.recent", "recently_added"),
+    ("video.recent", "recently_added"),
+    ("*.recentlyreleased", "recently_released"),
+    ("tv.recentlyaired", "recently_released"),
+    ("*.recentlyviewed", "recently_viewed"),
+    ("music.recent.played", "recently_played"),
+    ("*.topunwatched", "top_rated"),
+    ("tv.toprated", "top_rated"),
+    ("tv.startwatching", "suggested"),
+    ("*.rediscover", "suggested"),
+    ("*.curated", "suggested"),
+    ("*.genre", "suggested"),
+    ("tv.moreingenre", "suggested"),
+    ("tv.morefromnetwork", "suggested"),
+    ("movie.by.actor.or.director", "suggested"),
+    ("music.stations", "stations"),
+    ("playlists.*", "playlists"),
+    ("recent.library.playlists", "playlists"),
+    ("custom.collection", "collections"),
+    # Search, /hubs/search: one word, the type of the hub's results.
+    ("playlist", "playlists"),
+    ("collection", "collections"),
+    ("station", "stations"),
 )
+
+# A single hub's endpoint may name itself only by its key (from Meta.Type): its path -> section_type.
+_HUB_KEY_SECTION_TYPES = {
+    "/hubs/home/continueWatching": "continue_watching",
+    "/hubs/home/onDeck": "on_deck",
+    "/hubs/home/recentlyAdded": "recently_added",
+}
 
 _NOW = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
 
@@ -44,8 +76,13 @@ _UPSERT_ITEM = f"""
 INSERT INTO media_items (
     source_id, item_key, item_type, title, sort_title, guid, parent_title, grandparent_title,
     item_index, parent_index, year, originally_available_at, duration_ms, view_offset_ms, view_count,
-    thumb, parent_thumb, grandparent_thumb, art, added_at, last_viewed_at
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, coalesce(?, 0), ?, ?, ?, ?, ?, ?)
+    thumb, parent_thumb, grandparent_thumb, art, added_at, last_viewed_at,
+    leaf_count, viewed_leaf_count, child_count, content_rating, summary, tagline, grandparent_art,
+    parent_item_key, grandparent_item_key, library_section_key, library_section_title
+) VALUES (
+    ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, coalesce(?, 0), ?, ?, ?, ?, ?, ?,
+    ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+)
 ON CONFLICT (source_id, item_key) DO UPDATE SET
     item_type = excluded.item_type, title = excluded.title, sort_title = excluded.sort_title,
     guid = excluded.guid, parent_title = excluded.parent_title, grandparent_title = excluded.grandparent_title,
@@ -53,7 +90,13 @@ ON CONFLICT (source_id, item_key) DO UPDATE SET
     originally_available_at = excluded.originally_available_at, duration_ms = excluded.duration_ms,
     view_offset_ms = excluded.view_offset_ms, view_count = excluded.view_count, thumb = excluded.thumb,
     parent_thumb = excluded.parent_thumb, grandparent_thumb = excluded.grandparent_thumb, art = excluded.art,
-    added_at = excluded.added_at, last_viewed_at = excluded.last_viewed_at, updated_at = {_NOW}
+    added_at = excluded.added_at, last_viewed_at = excluded.last_viewed_at,
+    leaf_count = excluded.leaf_count, viewed_leaf_count = excluded.viewed_leaf_count,
+    child_count = excluded.child_count, content_rating = excluded.content_rating, summary = excluded.summary,
+    tagline = excluded.tagline, grandparent_art = excluded.grandparent_art,
+    parent_item_key = excluded.parent_item_key, grandparent_item_key = excluded.grandparent_item_key,
+    library_section_key = excluded.library_section_key, library_section_title = excluded.library_section_title,
+    updated_at = {_NOW}
 RETURNING id"""
 
 _UPSERT_SECTION = f"""
@@ -71,7 +114,10 @@ RETURNING id"""
 _HOME_SCREEN = """
 SELECT s.id, s.hub_identifier, s.title, s.section_type, s.position, s.context, s.style, s.hub_type,
        s.hub_key, s.size, s.more, s.promoted, s.is_stale, s.last_updated,
-       m.item_key, m.item_type, m.title, m.parent_title, m.grandparent_title, m.year, m.thumb
+       m.item_key, m.item_type, m.title, m.parent_title, m.grandparent_title, m.year, m.thumb,
+       m.leaf_count, m.viewed_leaf_count, m.child_count, m.content_rating, m.summary, m.tagline,
+       m.grandparent_art, m.parent_item_key, m.grandparent_item_key, m.library_section_key,
+       m.library_section_title
 FROM home_sections AS s
 LEFT JOIN home_section_items AS hsi ON hsi.section_id = s.id
 LEFT JOIN media_items AS m ON m.id = hsi.media_item_id
@@ -92,6 +138,13 @@ class ImportResult:
 
 @dataclass(frozen=True)
 class CachedItem:
+    """One item of a cached section: what its card shows.
+
+    The fields from ``leaf_count`` on came with the cache's release 2
+    (migration 0004); they default to None so that code constructing a
+    ``CachedItem`` with release 1's seven fields keeps working.
+    """
+
     key: str
     item_type: str
     title: str
@@ -99,6 +152,24 @@ class CachedItem:
     grandparent_title: str | None
     year: int | None
     thumb: str | None
+    leaf_count: int | None = None
+    viewed_leaf_count: int | None = None
+    child_count: int | None = None
+    content_rating: str | None = None
+    summary: str | None = None
+    tagline: str | None = None
+    grandparent_art: str | None = None
+    parent_item_key: str | None = None
+    grandparent_item_key: str | None = None
+    library_section_key: str | None = None
+    library_section_title: str | None = None
+
+    @property
+    def unwatched_count(self) -> int | None:
+        """The episodes of a show or season not watched yet (its badge); None for other items or when unknown."""
+        if self.item_type not in ("show", "season") or self.leaf_count is None or self.viewed_leaf_count is None:
+            return None
+        return max(self.leaf_count - self.viewed_leaf_count, 0)
 
 
 @dataclass(frozen=True)
@@ -129,15 +200,29 @@ class CachedSource:
 
 
 def section_type_of(hub: PlexHub) -> str:
-    """Our closed list of section types, from the hub's identifier and context; 'custom' otherwise."""
-    words = set()
-    for text in (hub.hub_identifier, hub.context, hub.key):
-        for part in (text or "").lower().replace("/", ".").replace("?", ".").replace("&", ".").split("."):
-            words.add(part)
-    for hints, section_type in _SECTION_TYPES:
-        if words.intersection(hints):
-            return section_type
-    return "custom"
+    """Our closed list of section types, by the tables above; 'custom' for a hub they do not know.
+
+    The hub's ``hubIdentifier`` is looked up first, then its ``context``
+    without the leading ``hub.`` (``hub.tv.recentlyaired``), then the path of
+    its ``key``: the first the tables know decides.
+    """
+    for identifier in (hub.hub_identifier, hub.context and hub.context.removeprefix("hub.")):
+        if identifier:
+            words = identifier.lower().split(".")
+            for pattern, section_type in _HUB_SECTION_TYPES:
+                if _identifier_matches(pattern.split("."), words):
+                    return section_type
+    path = (hub.key or "").split("?", 1)[0]
+    return _HUB_KEY_SECTION_TYPES.get(path, "custom")
+
+
+def _identifier_matches(pattern: list[str], words: list[str]) -> bool:
+    head, tail = words[: len(pattern)], words[len(pattern) :]
+    return (
+        len(head) == len(pattern)
+        and all(word != "" and expected in ("*", word) for expected, word in zip(pattern, head, strict=True))
+        and all(word.isascii() and word.isdigit() for word in tail)
+    )
 
 
 def replace_sections(
@@ -263,6 +348,9 @@ def _item_row(source_id: int, item: PlexItem) -> tuple[object, ...]:
         item.grandparent_title, item.index, item.parent_index, item.year, item.originally_available_at,
         item.duration_ms, item.view_offset_ms, item.view_count, item.thumb, item.parent_thumb,
         item.grandparent_thumb, item.art, item.added_at, item.last_viewed_at,
+        item.leaf_count, item.viewed_leaf_count, item.child_count, item.content_rating, item.summary,
+        item.tagline, item.grandparent_art, item.parent_rating_key, item.grandparent_rating_key,
+        item.library_section_id, item.library_section_title,
     )  # fmt: skip
 
 

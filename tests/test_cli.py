@@ -858,7 +858,7 @@ def test_status_reads_a_read_only_database(tmp_path: Path) -> None:
         directory.chmod(0o755)
         database.chmod(0o644)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["current_version"] == 3
+    assert json.loads(result.stdout)["current_version"] == 4
 
 
 @pytest.mark.parametrize("value", ["inf", "1e10", "3000000"])

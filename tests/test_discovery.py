@@ -347,9 +347,9 @@ def test_trigger_body_with_begin_and_end_is_allowed(tmp_path: Path) -> None:
 # --- the shipped migrations ----------------------------------------------------------------------
 
 
-def test_packaged_migrations_are_versions_1_to_3_and_reversible() -> None:
+def test_packaged_migrations_are_versions_1_to_4_and_reversible() -> None:
     migrations = discover()
 
-    assert [m.version for m in migrations] == [1, 2, 3]
+    assert [m.version for m in migrations] == [1, 2, 3, 4]
     assert all(m.is_reversible for m in migrations)
     assert all(m.up.statements for m in migrations)

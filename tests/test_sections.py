@@ -22,7 +22,6 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from contextlib import closing
-from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -60,7 +59,8 @@ SUMMARY = re.compile(
     r"(\d+) duplicate\(s\) dropped, (\d+) section\(s\) removed\.$"
 )
 
-# The hub fields a cached section carries, and the item fields a cached item carries.
+# The hub fields a cached section carries, and the item fields of release 1 a cached item carries
+# (release 2's, from migration 0004, are checked in test_cache_release2.py).
 HUB_FIELDS = ("hub_identifier", "title", "context", "style", "hub_type", "hub_key", "size", "more", "promoted")
 ITEM_FIELDS = ("key", "item_type", "title", "parent_title", "grandparent_title", "year", "thumb")
 
@@ -299,14 +299,20 @@ def expected_screen(data: bytes) -> list[dict[str, Any]]:
 def library_screen(db: Path, source: str) -> list[dict[str, Any]]:
     (cached,) = home_screen(db, source)
     return [
-        {**{name: getattr(section, name) for name in HUB_FIELDS}, "items": [asdict(item) for item in section.items]}
+        {
+            **{name: getattr(section, name) for name in HUB_FIELDS},
+            "items": [{name: getattr(item, name) for name in ITEM_FIELDS} for item in section.items],
+        }
         for section in cached.sections
     ]
 
 
 def cli_screen(db: Path, source: str) -> list[dict[str, Any]]:
     return [
-        {**{name: section[name] for name in HUB_FIELDS}, "items": section["items"]}
+        {
+            **{name: section[name] for name in HUB_FIELDS},
+            "items": [{name: item[name] for name in ITEM_FIELDS} for item in section["items"]],
+        }
         for section in show_json(db, source)["sections"]
     ]
 
@@ -941,9 +947,8 @@ def expected_text(data: bytes, name: str, source: str, stale: bool = False) -> l
         lines.append(f"  {position:>2}. {hub.get('title')} ({details}): {len(hub)} item(s){flag}")
         for item in list(hub)[:3]:
             parents = " / ".join(title for title in (item.get("grandparentTitle"), item.get("parentTitle")) if title)
-            lines.append(
-                f"        {item.get('title')}" + (f" ({parents})" if parents else "") + f" [{item.get('type')}]"
-            )
+            badges = ", ".join(badge for badge in (item.get("type"), item.get("contentRating")) if badge)
+            lines.append(f"        {item.get('title')}" + (f" ({parents})" if parents else "") + f" [{badges}]")
         if len(hub) > 3:
             lines.append(f"        ... {len(hub) - 3} more")
     return lines
@@ -961,7 +966,7 @@ def test_show_text_lists_sections_in_order_with_type_style_count_staleness_and_f
 
     assert one.splitlines() == expected_text(data, "Living room", "plex-1")
     assert "        ... 3 more" in one.splitlines()
-    assert "        Episode 5 (TV Show / Season 1) [episode]" in one.splitlines()
+    assert "        Episode 5 (TV Show / Season 1) [episode, G]" in one.splitlines()
     assert every.splitlines() == expected_text(data, "Living room", "plex-1") + expected_text(
         stations, "plex-2", "plex-2", stale=True
     )

@@ -66,7 +66,7 @@ CREATE TABLE media_items (
     added_at INTEGER,
     last_viewed_at INTEGER,
     created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
-    updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+    updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')), leaf_count INTEGER CHECK (leaf_count IS NULL OR leaf_count >= 0), viewed_leaf_count INTEGER CHECK (viewed_leaf_count IS NULL OR viewed_leaf_count >= 0), child_count INTEGER CHECK (child_count IS NULL OR child_count >= 0), content_rating TEXT, summary TEXT, tagline TEXT, grandparent_art TEXT, parent_item_key TEXT, grandparent_item_key TEXT, library_section_key TEXT, library_section_title TEXT,
     UNIQUE (source_id, item_key)
 );
 
@@ -104,4 +104,4 @@ BEGIN
     SELECT RAISE(ABORT, 'home_section_items: the section and the media item belong to different sources');
 END;
 
--- Migrations: 0001_create_sources, 0002_create_media_items, 0003_home_sections
+-- Migrations: 0001_create_sources, 0002_create_media_items, 0003_home_sections, 0004_media_item_card_fields

@@ -90,7 +90,14 @@ def sections_stale(source: str) -> None:
 
 
 def _sections_json(screen: list[Any]) -> str:
-    return json.dumps({"sources": [asdict(source) for source in screen]}, indent=2, ensure_ascii=False)
+    sources = []
+    for source in screen:
+        document = asdict(source)
+        for section, section_document in zip(source.sections, document["sections"], strict=True):
+            for item, item_document in zip(section.items, section_document["items"], strict=True):
+                item_document["unwatched_count"] = item.unwatched_count
+        sources.append(document)
+    return json.dumps({"sources": sources}, indent=2, ensure_ascii=False)
 
 
 def _sections_text(screen: list[Any], first_items: int = 3) -> str:
@@ -103,7 +110,9 @@ def _sections_text(screen: list[Any], first_items: int = 3) -> str:
             lines.append(f"  {section.position:>2}. {section.title} ({details}): {len(section.items)} item(s){stale}")
             for item in section.items[:first_items]:
                 parents = " / ".join(part for part in (item.grandparent_title, item.parent_title) if part)
-                lines.append(f"        {item.title}" + (f" ({parents})" if parents else "") + f" [{item.item_type}]")
+                unwatched = None if item.unwatched_count is None else f"{item.unwatched_count} unwatched"
+                badges = ", ".join(part for part in (item.item_type, item.content_rating, unwatched) if part)
+                lines.append(f"        {item.title}" + (f" ({parents})" if parents else "") + f" [{badges}]")
             if len(section.items) > first_items:
                 lines.append(f"        ... {len(section.items) - first_items} more")
     return "\n".join(lines) if lines else "No sources in the cache."
