@@ -613,7 +613,8 @@ def _check_before_applying(migrations: Sequence[Migration], single_transaction: 
 
     Every up is read and split and must hold a statement, every down too
     (a bad down would otherwise ship unnoticed), and the linked SQLite must
-    be as new as each file requires.
+    be as new as each up requires. A down's own requirement is checked when
+    it is to run: an old SQLite may still apply what it cannot roll back.
     """
     for migration in migrations:
         if not migration.up.statements:
@@ -621,18 +622,22 @@ def _check_before_applying(migrations: Sequence[Migration], single_transaction: 
                 f"{migration.up.filename}: holds no SQL statement; write the migration before applying it"
             )
         _ = migration.down.statements
-        for source in (migration.up, migration.down):
-            required = source.required_sqlite
-            if required is not None and sqlite3.sqlite_version_info < required:
-                raise SQLiteVersionError(
-                    f"{source.filename}: requires SQLite {'.'.join(map(str, required))} or newer; "
-                    f"this Python is linked with SQLite {sqlite3.sqlite_version}; nothing was applied"
-                )
+        _check_sqlite_version(migration.up, "applied")
         if single_transaction and not migration.up.transactional:
             raise RefusalError(
                 f"{migration.up.filename}: runs outside a transaction (no-transaction), so it cannot join "
                 "a single transaction; apply it without single_transaction"
             )
+
+
+def _check_sqlite_version(source: MigrationFile, outcome: str) -> None:
+    """Refuse, before anything changes, a file that needs a newer SQLite than the one linked."""
+    required = source.required_sqlite
+    if required is not None and sqlite3.sqlite_version_info < required:
+        raise SQLiteVersionError(
+            f"{source.filename}: requires SQLite {'.'.join(map(str, required))} or newer; "
+            f"this Python is linked with SQLite {sqlite3.sqlite_version}; nothing was {outcome}"
+        )
 
 
 def _newer(available: Sequence[Migration], applied: dict[int, AppliedRow]) -> list[int]:
@@ -687,6 +692,7 @@ def _plan_down(
                 f"{migration.down.filename}: holds no SQL statement, so {migration.label} cannot be rolled back; "
                 "nothing was rolled back"
             )
+        _check_sqlite_version(migration.down, "rolled back")
         targets.append(migration)
     return targets
 

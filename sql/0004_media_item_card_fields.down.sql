@@ -1,4 +1,6 @@
--- DROP COLUMN needs SQLite 3.35 or newer, as the cache's RETURNING does.
+-- homesections: requires sqlite >= 3.35
+-- DROP COLUMN needs SQLite 3.35 or newer (as the cache's RETURNING does): an older one
+-- is refused before anything is rolled back, while it may still apply 0004.
 -- No index, trigger or view names these columns, so each drop keeps every row.
 ALTER TABLE media_items DROP COLUMN library_section_title;
 ALTER TABLE media_items DROP COLUMN library_section_key;
