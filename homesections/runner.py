@@ -128,19 +128,19 @@ def migrate(
     _check_callback("on_applied", on_applied)
     _check_callback("on_backup", on_backup)
     _check_choice("on_newer", on_newer, ("keep", "error", "rollback"))
-    results: list[MigrationResult] = []
+    rolled_back: list[MigrationResult] = []
     db = Database.open(database, "read", lock_timeout)
     if db is None:
         _check_before_applying(available, single_transaction)  # all pending: refuse before creating anything
     else:
-        with db:
+        with db:  # look before writing: an up-to-date database is only read
             with db.transaction(write=False):
                 applied = db.applied()
             newer = _newer(available, applied)
             if newer and on_newer == "error":
                 raise NewerDatabaseError(_newer_message(db.path, newer, available), "on_newer='rollback'")
             if newer and on_newer == "rollback":
-                results += rollback(
+                rolled_back = rollback(
                     db.path, available, to=max(m.version for m in available), lock_timeout=lock_timeout,
                     on_rolled_back=on_applied, use_stored=True,
                 )  # fmt: skip
@@ -148,20 +148,22 @@ def migrate(
             pending, confirmed_stats = _plan_up(available, applied, to, trust_stats=True)
             if not pending:
                 _remember_stats(db.path, confirmed_stats)
-                return results
+                return rolled_back
             _check_before_applying(pending, single_transaction)
             if backup:
-                target = f"{db.path}.{max(applied, default=0)}.bak"
-                db.backup_to(target)
-                if on_backup is not None:
-                    on_backup(target)
+                _back_up(db, max(applied, default=0), on_backup)
     db = Database.open(database, "create", lock_timeout)
     assert db is not None  # "create" always opens
     with db:
-        plan = _UpPlan(available, to, steps)
-        if single_transaction:
-            return results + _walk_in_one_transaction(db, plan, on_applied)
-        return results + _walk(db, plan, on_applied)
+        walk = _walk_in_one_transaction if single_transaction else _walk
+        return rolled_back + walk(db, _UpPlan(available, to, steps), on_applied)
+
+
+def _back_up(db: Database, version: int, on_backup: Callable[[str], None] | None) -> None:
+    target = f"{db.path}.{version}.bak"
+    db.backup_to(target)
+    if on_backup is not None:
+        on_backup(target)
 
 
 def rollback(
