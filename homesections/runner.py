@@ -22,8 +22,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from .database import DEFAULT_LOCK_TIMEOUT, AppliedRow, Database, Violations
-from .discovery import NO_TRANSACTION_DIRECTIVE, Migration, MigrationFile, discover
+from .database import DEFAULT_LOCK_TIMEOUT, AppliedRow, Database, Setup, Violations
+from .discovery import DEFAULT_FORMAT, Format, Migration, MigrationFile, check_format, discover
 from .errors import (
     ArgumentError,
     ArgumentTypeError,
@@ -94,6 +94,8 @@ def migrate(
     steps: int | None = None,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     on_applied: Callback | None = None,
+    format: Format = DEFAULT_FORMAT,
+    setup: Setup | None = None,
 ) -> list[MigrationResult]:
     """Apply pending migrations in version order; create the database if needed.
 
@@ -101,14 +103,17 @@ def migrate(
     Each migration commits on its own, so an error leaves the earlier ones
     of this run applied and raises; ``on_applied`` hears of each commit as
     it happens. Returns what was applied (empty when already up to date).
+    ``format`` is the migration files' layout; ``setup`` is called with the
+    connection before any migration SQL runs (to register SQL functions).
     """
-    available = _load(migrations)
+    available = _load(migrations, format)
     _check_up_target(to, steps, available)
     _check_callback("on_applied", on_applied)
+    _check_callback("setup", setup)
     new_database = not os.path.exists(os.fspath(database))
     if new_database:
         _check_statements(available)  # all pending: refuse a bad file before creating anything
-    db = Database.open(database, "create", lock_timeout)
+    db = Database.open(database, "create", lock_timeout, setup=setup)
     assert db is not None  # "create" always opens
     with db:
         return _walk(db, _UpPlan(available, to, steps, checked=new_database), on_applied)
@@ -122,6 +127,8 @@ def rollback(
     steps: int | None = None,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     on_rolled_back: Callback | None = None,
+    format: Format = DEFAULT_FORMAT,
+    setup: Setup | None = None,
 ) -> list[MigrationResult]:
     """Roll back the newest applied migration, or down to ``to``, or ``steps`` of them.
 
@@ -129,11 +136,12 @@ def rollback(
     checked first (its files exist, its down holds SQL), so a refusal
     changes nothing. Never creates the database.
     """
-    available = _load(migrations)
+    available = _load(migrations, format)
     _check_limits(to, steps)
     _check_callback("on_rolled_back", on_rolled_back)
+    _check_callback("setup", setup)
     plan = _DownPlan(available, to, steps)
-    db = Database.open(database, "write", lock_timeout)
+    db = Database.open(database, "write", lock_timeout, setup=setup)
     if db is None:
         plan.first({})  # no database: only the target is checked
         return []
@@ -148,11 +156,14 @@ def plan_migrate(
     to: int | None = None,
     steps: int | None = None,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    format: Format = DEFAULT_FORMAT,
+    setup: Setup | None = None,
 ) -> list[Migration]:
     """What ``migrate`` would apply, in order, with the same refusals. Only reads."""
-    available = _load(migrations)
+    available = _load(migrations, format)
     _check_up_target(to, steps, available)
-    pending = _check_statements(_plan_up(available, _read_applied(database, lock_timeout), to))
+    _check_callback("setup", setup)
+    pending = _check_statements(_plan_up(available, _read_applied(database, lock_timeout, setup), to))
     return pending[:steps] if steps is not None else pending
 
 
@@ -163,11 +174,14 @@ def plan_rollback(
     to: int | None = None,
     steps: int | None = None,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    format: Format = DEFAULT_FORMAT,
+    setup: Setup | None = None,
 ) -> list[Migration]:
     """What ``rollback`` would roll back, newest first, with the same refusals. Only reads."""
-    available = _load(migrations)
+    available = _load(migrations, format)
     _check_limits(to, steps)
-    return list(_DownPlan(available, to, steps).first(_read_applied(database, lock_timeout)))
+    _check_callback("setup", setup)
+    return list(_DownPlan(available, to, steps).first(_read_applied(database, lock_timeout, setup)))
 
 
 def status(
@@ -175,10 +189,13 @@ def status(
     migrations: Migrations = None,
     *,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    format: Format = DEFAULT_FORMAT,
+    setup: Setup | None = None,
 ) -> Status:
     """Report every migration's state. Only reads; never creates the database."""
-    available = {migration.version: migration for migration in _load(migrations)}
-    applied = _read_applied(database, lock_timeout)
+    available = {migration.version: migration for migration in _load(migrations, format)}
+    _check_callback("setup", setup)
+    applied = _read_applied(database, lock_timeout, setup)
     rows = tuple(
         _state_of(version, available.get(version), applied.get(version))
         for version in sorted(available.keys() | applied.keys())
@@ -337,7 +354,7 @@ def _execute(db: Database, source: MigrationFile) -> None:
         except sqlite3.Error as exc:
             hint = ""
             if "within a transaction" in str(exc) and source.transactional:
-                hint = f" (start the file with the line '{NO_TRANSACTION_DIRECTIVE}' to run it outside a transaction)"
+                hint = f" ({source.no_transaction_hint} to run it outside a transaction)"
             raise MigrationFailedError(f"{source.filename}:{statement.line}: {exc}{hint}") from None
 
 
@@ -383,9 +400,10 @@ class _ForeignKeyGuard:
 # --- planning and refusals -------------------------------------------------------
 
 
-def _load(migrations: Migrations) -> list[Migration]:
+def _load(migrations: Migrations, format: Format) -> list[Migration]:
+    format = check_format(format)  # migrations already discovered carry their own
     if migrations is None or isinstance(migrations, str | os.PathLike):
-        return discover(migrations)
+        return discover(migrations, format=format)
     loaded = list(migrations)
     if not all(isinstance(migration, Migration) for migration in loaded):
         raise ArgumentTypeError("migrations", migrations, "must be a directory or a sequence of Migration")
@@ -419,9 +437,9 @@ def _check_callback(argument: str, callback: object) -> None:
         raise ArgumentTypeError(argument, callback, "must be callable")
 
 
-def _read_applied(database: str | os.PathLike[str], lock_timeout: float) -> dict[int, AppliedRow]:
+def _read_applied(database: str | os.PathLike[str], lock_timeout: float, setup: Setup | None) -> dict[int, AppliedRow]:
     """The applied rows, or none when the database or its table does not exist yet; never writes."""
-    db = Database.open(database, "read", lock_timeout)
+    db = Database.open(database, "read", lock_timeout, setup=setup)
     if db is None:
         return {}
     with db, db.transaction(write=False):
@@ -472,8 +490,7 @@ def _plan_down(
             )
         if not migration.is_reversible:
             raise IrreversibleMigrationError(
-                f"{migration.down.filename}: holds no SQL statement, so {migration.label} cannot be rolled back; "
-                "nothing was rolled back"
+                f"{migration.irreversible_reason}, so {migration.label} cannot be rolled back; nothing was rolled back"
             )
         targets.append(migration)
     return targets
