@@ -162,7 +162,13 @@ def migrate_up(to: int | None, steps: int | None, dry_run: bool, verbose: bool) 
     shared = settings()
     if dry_run:
         plan = runner.plan_migrate(
-            shared.database, shared.migrations, to=to, steps=steps, lock_timeout=shared.lock_timeout
+            shared.database,
+            shared.migrations,
+            to=to,
+            steps=steps,
+            lock_timeout=shared.lock_timeout,
+            format=shared.format,
+            setup=shared.setup,
         )
         _print_plan("Would apply", plan, "up", verbose)
         if not plan:
@@ -175,6 +181,8 @@ def migrate_up(to: int | None, steps: int | None, dry_run: bool, verbose: bool) 
         steps=steps,
         lock_timeout=shared.lock_timeout,
         on_applied=_print_result,
+        format=shared.format,
+        setup=shared.setup,
     )
     if not applied:
         click.echo("Already up to date.")
@@ -213,7 +221,13 @@ def migrate_down(to: int | None, steps: int | None, everything: bool, yes: bool,
         to = 0
     if dry_run:
         plan = runner.plan_rollback(
-            shared.database, shared.migrations, to=to, steps=steps, lock_timeout=shared.lock_timeout
+            shared.database,
+            shared.migrations,
+            to=to,
+            steps=steps,
+            lock_timeout=shared.lock_timeout,
+            format=shared.format,
+            setup=shared.setup,
         )
         _print_plan("Would roll back", plan, "down", verbose)
         if not plan:
@@ -228,6 +242,8 @@ def migrate_down(to: int | None, steps: int | None, everything: bool, yes: bool,
         steps=steps,
         lock_timeout=shared.lock_timeout,
         on_rolled_back=_print_result,
+        format=shared.format,
+        setup=shared.setup,
     )
     if not rolled_back:
         click.echo("Nothing to roll back.")
@@ -258,7 +274,9 @@ def status(ctx: click.Context, as_json: bool, exit_code: bool) -> None:
         homesections status --exit-code || homesections migrate up
     """
     shared = settings()
-    report = runner.status(shared.database, shared.migrations, lock_timeout=shared.lock_timeout)
+    report = runner.status(
+        shared.database, shared.migrations, lock_timeout=shared.lock_timeout, format=shared.format, setup=shared.setup
+    )
     click.echo(_status_json(report) if as_json else _status_table(report))
     if exit_code and not report.is_up_to_date:
         ctx.exit(1)
