@@ -157,7 +157,7 @@ class MigrationFile:
             if statement.keyword in TRANSACTION_CONTROL:
                 raise MigrationFileError(
                     f"{self.filename}:{statement.line}: {statement.keyword} is not allowed in a migration: "
-                    "homesections runs each migration in its own transaction"
+                    f"homesections runs each migration in its own transaction{self._wrapper_rule}"
                 )
         return statements
 
@@ -165,6 +165,9 @@ class MigrationFile:
         from .sqlscript import split_statements
 
         return split_statements(self.text)
+
+    # What a refused transaction statement's message adds, where a format allows a wrapper.
+    _wrapper_rule = ""
 
     @property
     def transactional(self) -> bool:
@@ -193,6 +196,7 @@ class GolangMigrateFile(MigrationFile):
     """
 
     __slots__ = ()
+    _wrapper_rule = " (a BEGIN that opens the file and a COMMIT that ends it are taken as that transaction)"
 
     def _split(self) -> list[Statement]:
         from .sqlscript import split_statements, unwrap_transaction

@@ -93,15 +93,20 @@ def unwrap_transaction(statements: list[Statement]) -> list[Statement]:
     The runner's own transaction makes the file atomic already. Only the
     outermost pair goes, and only when it encloses every other statement
     (``PRAGMA foreign_keys`` lines aside, which SQLite ignores inside a
-    transaction); any other transaction control stays, for the caller to refuse.
+    transaction); any other transaction control stays, for the caller to
+    refuse. When a file opens with ``BEGIN`` but a later statement breaks
+    the wrapper (a ``COMMIT`` in the middle, a ``ROLLBACK``), the ``BEGIN``
+    is dropped too, so that the refusal names the statement that breaks it.
     """
     body = [index for index, statement in enumerate(statements) if not _FOREIGN_KEYS_PRAGMA.fullmatch(statement.sql)]
-    if len(body) < 2:
+    if not body or not _BEGIN.fullmatch(statements[body[0]].sql):
         return statements
     first, last = body[0], body[-1]
-    if _BEGIN.fullmatch(statements[first].sql) and _COMMIT.fullmatch(statements[last].sql):
+    if last != first and _COMMIT.fullmatch(statements[last].sql):
         return [statement for index, statement in enumerate(statements) if index not in (first, last)]
-    return statements
+    if any(statement.keyword in TRANSACTION_CONTROL for statement in statements[first + 1 :]):
+        return statements[:first] + statements[first + 1 :]
+    return statements  # never committed: the BEGIN itself is refused
 
 
 # --- dbmate: one file, an up section and a down section -----------------------------------
