@@ -25,6 +25,7 @@ from homesections import (
     ArgumentTypeError,
     HomesectionsError,
     MigrationFailedError,
+    SetupError,
     dump_schema,
     migrate,
     plan_migrate,
@@ -33,7 +34,6 @@ from homesections import (
     status,
     verify,
 )
-from homesections.errors import SetupError
 
 TITLES = """\
 CREATE TABLE raw_titles (id INTEGER PRIMARY KEY, title TEXT NOT NULL);
