@@ -189,9 +189,10 @@ class MigrationFile:
 class GolangMigrateFile(MigrationFile):
     """A golang-migrate file: one that wraps its statements in ``BEGIN;`` ... ``COMMIT;`` runs as usual.
 
-    golang-migrate's SQLite driver can leave transactions to the files, so
-    many are written that way; the runner's own transaction already makes
-    them atomic, so the wrapper's two statements are dropped. Any other
+    golang-migrate's SQLite drivers leave transactions to the files when
+    told to (``x-no-tx-wrap=true``), so many are written that way; the
+    runner's own transaction already makes them atomic, so the wrapper's
+    two statements are dropped. Any other
     transaction control is refused, as in every format.
     """
 
