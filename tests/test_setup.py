@@ -8,6 +8,7 @@ and a trigger. They apply only on connections the setup function prepared.
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -404,7 +405,9 @@ def test_a_malformed_setup_is_a_usage_error(runner: CliRunner, titles: Path, in_
 
 def test_the_installed_script_imports_the_setup_from_its_current_directory(titles: Path, tmp_path: Path) -> None:
     (tmp_path / "cache_setup_script.py").write_text(SETUP_MODULE, encoding="utf-8")
-    script = Path(sys.executable).parent / "homesections"
+    beside = Path(sys.executable).parent / "homesections"
+    script = beside if beside.is_file() else shutil.which("homesections")
+    assert script is not None, "the homesections console script is not installed"
     env = {key: value for key, value in os.environ.items() if not key.startswith(("HOMESECTIONS_", "PYTHONPATH"))}
 
     done = subprocess.run(
