@@ -30,6 +30,7 @@ from .errors import (
     OutOfOrderError,
     RefusalError,
     ReplyError,
+    SetupError,
     TargetError,
 )
 from .runner import MigrationResult, MigrationStatus, Status, migrate, plan_migrate, plan_rollback, rollback, status
@@ -80,6 +81,7 @@ __all__ = [
     "PlexItem",
     "RefusalError",
     "ReplyError",
+    "SetupError",
     "Status",
     "TargetError",
     "VerifyReport",

@@ -14,12 +14,12 @@ import math
 import os
 import sqlite3
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Literal
 
-from .errors import ArgumentError, ArgumentTypeError, BookkeepingTableError, DatabaseError, LockTimeoutError
+from .errors import ArgumentError, ArgumentTypeError, BookkeepingTableError, DatabaseError, LockTimeoutError, SetupError
 
 DEFAULT_LOCK_TIMEOUT = 30.0
 # SQLite keeps its busy timeout in milliseconds in a C int: longer waits overflow to none.
@@ -54,6 +54,9 @@ _ANY_FOREIGN_KEY = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND sql LIK
 # Rows breaking a foreign key, counted per (child table, parent table).
 Violations = Counter[tuple[str, str]]
 
+# The application's own preparation of each connection: its SQL functions, collations, extensions.
+Setup = Callable[[sqlite3.Connection], None]
+
 
 @dataclass(frozen=True, slots=True)
 class AppliedRow:
@@ -87,12 +90,20 @@ class Database:
 
     @classmethod
     def open(
-        cls, database: str | os.PathLike[str], mode: Mode, lock_timeout: float, *, foreign_keys: bool = False
+        cls,
+        database: str | os.PathLike[str],
+        mode: Mode,
+        lock_timeout: float,
+        *,
+        foreign_keys: bool = False,
+        setup: Setup | None = None,
     ) -> Database | None:
         """Open ``database``; None when it does not exist, unless ``mode`` is "create".
 
         Foreign keys are off by default, as migrations need them: in a table
         rebuild, dropping the old table would cascade-delete every child row.
+        ``setup`` prepares the connection before any migration SQL runs on
+        it; foreign keys are set after it, so it cannot turn them on.
         """
         path = _check_path(database)
         lock_timeout = check_lock_timeout(lock_timeout)
@@ -100,7 +111,7 @@ class Database:
             _refuse_a_file_in_the_way(path)
             if mode != "create":
                 return None
-            _create(path)
+            _create(path, setup)
         elif mode != "read":
             _check_writable(path)
         target, uri = path, False
@@ -116,10 +127,15 @@ class Database:
             raise database_error(path, exc, lock_timeout) from None
         try:
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            if setup is not None:
+                call_setup(setup, conn, path)
             conn.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
         except sqlite3.Error as exc:
             conn.close()
             raise database_error(path, exc, lock_timeout) from None
+        except BaseException:
+            conn.close()
+            raise
         return cls(path, conn, lock_timeout)
 
     def close(self) -> None:
@@ -300,6 +316,25 @@ def _refuse_attach(action: int, *_args: object) -> int:
     return sqlite3.SQLITE_DENY if action in (sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH) else sqlite3.SQLITE_OK
 
 
+def call_setup(setup: Setup, conn: sqlite3.Connection, path: str) -> None:
+    """Run the application's setup on a new connection; its failure is a ``SetupError`` naming it."""
+    try:
+        setup(conn)
+    except Exception as exc:
+        raise SetupError(f"{path}: the setup function {_name_of(setup)} failed: {type(exc).__name__}: {exc}") from None
+    if conn.in_transaction:
+        # The runner's BEGIN IMMEDIATE would fail, or commit the setup's writes with a migration.
+        with suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise SetupError(f"{path}: the setup function {_name_of(setup)} left a transaction open")
+
+
+def _name_of(setup: Setup) -> str:
+    module = getattr(setup, "__module__", None)
+    name = getattr(setup, "__qualname__", None) or getattr(setup, "__name__", None) or repr(setup)
+    return f"{module}:{name}" if module else str(name)
+
+
 def _check_path(database: str | os.PathLike[str]) -> str:
     path = os.fspath(database)
     if not path or path == ":memory:":
@@ -325,7 +360,7 @@ def _refuse_a_file_in_the_way(path: str) -> None:
         raise DatabaseError(f"{path}: {ancestor} is a file, not a directory")
 
 
-def _create(path: str) -> None:
+def _create(path: str, setup: Setup | None) -> None:
     """Create the database whole or not at all, readable by its owner only.
 
     It is built under a private name, with its bookkeeping table, then
@@ -344,6 +379,8 @@ def _create(path: str) -> None:
         os.close(descriptor)
         conn = sqlite3.connect(temporary, isolation_level=None)
         try:
+            if setup is not None:
+                call_setup(setup, conn, path)
             conn.execute(_CREATE_BOOKKEEPING)
         finally:
             conn.close()

@@ -72,6 +72,10 @@ class ConcurrentChangeError(DatabaseError):
     """Another process changed the applied migrations during a rollback; the rest was left."""
 
 
+class SetupError(HomesectionsError):
+    """The application's setup function (``--setup MODULE:FUNCTION``) cannot be loaded, or it failed."""
+
+
 class RefusalError(HomesectionsError):
     """The requested change is unsafe; refused before anything changed."""
 

@@ -23,8 +23,8 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Literal, Protocol, TypeVar
 
-from .database import DEFAULT_LOCK_TIMEOUT, AppliedRow, Database, Violations
-from .discovery import NO_TRANSACTION_DIRECTIVE, Migration, MigrationFile, discover
+from .database import DEFAULT_LOCK_TIMEOUT, AppliedRow, Database, Setup, Violations
+from .discovery import DEFAULT_FORMAT, Format, Migration, MigrationFile, check_format, discover, stored_migration
 from .errors import (
     ArgumentError,
     ArgumentTypeError,
@@ -106,6 +106,8 @@ def migrate(
     backup: bool = False,
     on_backup: Callable[[str], None] | None = None,
     single_transaction: bool = False,
+    format: Format = DEFAULT_FORMAT,
+    setup: Setup | None = None,
 ) -> list[MigrationResult]:
     """Apply pending migrations in version order; create the database if needed.
 
@@ -122,14 +124,17 @@ def migrate(
     the down SQL stored when they were applied. ``backup`` copies the
     database to ``<database>.<version>.bak`` before the first migration
     runs, and tells ``on_backup`` where.
+    ``format`` is the migration files' layout; ``setup`` is called with
+    each connection before any migration SQL runs (to register SQL functions).
     """
-    available = _load(migrations)
+    available = _load(migrations, format)
     _check_up_target(to, steps, available)
     _check_callback("on_applied", on_applied)
     _check_callback("on_backup", on_backup)
+    _check_callback("setup", setup)
     _check_choice("on_newer", on_newer, ("keep", "error", "rollback"))
     rolled_back: list[MigrationResult] = []
-    db = Database.open(database, "read", lock_timeout)
+    db = Database.open(database, "read", lock_timeout, setup=setup)
     if db is None:
         _check_before_applying(available, single_transaction)  # all pending: refuse before creating anything
     else:
@@ -142,7 +147,7 @@ def migrate(
             if newer and on_newer == "rollback":
                 rolled_back = rollback(
                     db.path, available, to=max(m.version for m in available), lock_timeout=lock_timeout,
-                    on_rolled_back=on_applied, use_stored=True,
+                    on_rolled_back=on_applied, use_stored=True, setup=setup,
                 )  # fmt: skip
                 applied = {version: row for version, row in applied.items() if version not in newer}
             pending, confirmed_stats = _plan_up(available, applied, to, trust_stats=True)
@@ -152,7 +157,7 @@ def migrate(
             _check_before_applying(pending, single_transaction)
             if backup:
                 _back_up(db, max(applied, default=0), on_backup)
-    db = Database.open(database, "create", lock_timeout)
+    db = Database.open(database, "create", lock_timeout, setup=setup)
     assert db is not None  # "create" always opens
     with db:
         walk = _walk_in_one_transaction if single_transaction else _walk
@@ -175,6 +180,8 @@ def rollback(
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     on_rolled_back: Callback | None = None,
     use_stored: bool = False,
+    format: Format = DEFAULT_FORMAT,
+    setup: Setup | None = None,
 ) -> list[MigrationResult]:
     """Roll back the newest applied migration, or down to ``to``, or ``steps`` of them.
 
@@ -184,11 +191,12 @@ def rollback(
     migrations whose files are not here with the down SQL stored with their
     rows when they were applied (an older application on a newer cache).
     """
-    available = _load(migrations)
+    available = _load(migrations, format)
     _check_limits(to, steps)
     _check_callback("on_rolled_back", on_rolled_back)
+    _check_callback("setup", setup)
     plan = _DownPlan(available, to, steps, use_stored=use_stored)
-    db = Database.open(database, "write", lock_timeout)
+    db = Database.open(database, "write", lock_timeout, setup=setup)
     if db is None:
         plan.first({}, None)  # no database: only the target is checked
         return []
@@ -203,11 +211,14 @@ def plan_migrate(
     to: int | None = None,
     steps: int | None = None,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    format: Format = DEFAULT_FORMAT,
+    setup: Setup | None = None,
 ) -> list[Migration]:
     """What ``migrate`` would apply, in order, with the same refusals. Only reads."""
-    available = _load(migrations)
+    available = _load(migrations, format)
     _check_up_target(to, steps, available)
-    pending, _stats = _plan_up(available, _read_applied(database, lock_timeout), to)
+    _check_callback("setup", setup)
+    pending, _stats = _plan_up(available, _read_applied(database, lock_timeout, setup), to)
     _check_before_applying(pending, single_transaction=False)
     return pending[:steps] if steps is not None else pending
 
@@ -220,15 +231,18 @@ def plan_rollback(
     steps: int | None = None,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     use_stored: bool = False,
+    format: Format = DEFAULT_FORMAT,
+    setup: Setup | None = None,
 ) -> list[Migration]:
     """What ``rollback`` would roll back, newest first, with the same refusals. Only reads.
 
     A stored down is shown as a migration whose down file is the stored SQL.
     """
-    available = _load(migrations)
+    available = _load(migrations, format)
     _check_limits(to, steps)
+    _check_callback("setup", setup)
     plan = _DownPlan(available, to, steps, use_stored=use_stored)
-    return list(_read(database, lock_timeout, lambda db: plan.first(db.applied(), db), plan.first({}, None)))
+    return list(_read(database, lock_timeout, setup, lambda db: plan.first(db.applied(), db), plan.first({}, None)))
 
 
 def status(
@@ -236,14 +250,17 @@ def status(
     migrations: Migrations = None,
     *,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    format: Format = DEFAULT_FORMAT,
+    setup: Setup | None = None,
 ) -> Status:
     """Report every migration's state; reads every file. Only reads; never creates the database.
 
     "newer": applied, with no file here, and newer than every file (an
     older application on a newer cache); "missing": the same, but older.
     """
-    available = {migration.version: migration for migration in _load(migrations)}
-    applied = _read_applied(database, lock_timeout)
+    available = {migration.version: migration for migration in _load(migrations, format)}
+    _check_callback("setup", setup)
+    applied = _read_applied(database, lock_timeout, setup)
     newest_file = max(available, default=0)
     rows = tuple(
         _state_of(version, available.get(version), applied.get(version), newest_file)
@@ -426,7 +443,8 @@ def _run_outside_transaction(
 
 def _bookkeep(db: Database, migration: Migration, direction: Direction) -> None:
     if direction == "up":
-        db.record(migration.version, migration.name, migration.checksum, migration.down.text, _stat_of(migration.up))
+        down_sql = migration.down.text if migration.down.exists else None
+        db.record(migration.version, migration.name, migration.checksum, down_sql, _stat_of(migration.up))
     else:
         db.forget(migration.version)
 
@@ -440,9 +458,7 @@ def _execute(db: Database, source: MigrationFile) -> None:
             except sqlite3.Error as exc:
                 hint = ""
                 if "within a transaction" in str(exc) and source.transactional:
-                    hint = (
-                        f" (start the file with the line '{NO_TRANSACTION_DIRECTIVE}' to run it outside a transaction)"
-                    )
+                    hint = f" ({source.no_transaction_hint} to run it outside a transaction)"
                 raise MigrationFailedError(f"{source.filename}:{statement.line}: {exc}{hint}") from None
 
 
@@ -493,9 +509,10 @@ class _ForeignKeyGuard:
 _SETTLED_NS = 2_000_000_000
 
 
-def _load(migrations: Migrations) -> list[Migration]:
+def _load(migrations: Migrations, format: Format) -> list[Migration]:
+    format = check_format(format)  # migrations already discovered carry their own
     if migrations is None or isinstance(migrations, str | os.PathLike):
-        return discover(migrations)
+        return discover(migrations, format=format)
     loaded = list(migrations)
     if not all(isinstance(migration, Migration) for migration in loaded):
         raise ArgumentTypeError("migrations", migrations, "must be a directory or a sequence of Migration")
@@ -534,18 +551,24 @@ def _check_choice(argument: str, value: object, choices: tuple[str, ...]) -> Non
         raise ArgumentError(argument, value, f"must be one of {', '.join(map(repr, choices))}")
 
 
-def _read(database: str | os.PathLike[str], lock_timeout: float, reader: Callable[[Database], T], absent: T) -> T:
+def _read(
+    database: str | os.PathLike[str],
+    lock_timeout: float,
+    setup: Setup | None,
+    reader: Callable[[Database], T],
+    absent: T,
+) -> T:
     """``reader``'s answer from a read transaction, or ``absent`` when the database does not exist; never writes."""
-    db = Database.open(database, "read", lock_timeout)
+    db = Database.open(database, "read", lock_timeout, setup=setup)
     if db is None:
         return absent
     with db, db.transaction(write=False):
         return reader(db)
 
 
-def _read_applied(database: str | os.PathLike[str], lock_timeout: float) -> dict[int, AppliedRow]:
+def _read_applied(database: str | os.PathLike[str], lock_timeout: float, setup: Setup | None) -> dict[int, AppliedRow]:
     no_rows: dict[int, AppliedRow] = {}
-    return _read(database, lock_timeout, Database.applied, no_rows)
+    return _read(database, lock_timeout, setup, Database.applied, no_rows)
 
 
 def _stat_of(source: MigrationFile) -> str | None:
@@ -676,7 +699,7 @@ def _plan_down(
     for version in versions:
         migration = by_version.get(version)
         if migration is None and use_stored and db is not None:
-            targets.append(_stored_down(db, applied[version]))
+            targets.append(_stored_down(db, applied[version], available[0].format))
             continue
         if migration is None and version in newer and db is not None:
             raise NewerDatabaseError(
@@ -691,28 +714,25 @@ def _plan_down(
             )
         if not migration.is_reversible:
             raise IrreversibleMigrationError(
-                f"{migration.down.filename}: holds no SQL statement, so {migration.label} cannot be rolled back; "
-                "nothing was rolled back"
+                f"{migration.irreversible_reason}, so {migration.label} cannot be rolled back; nothing was rolled back"
             )
         _check_sqlite_version(migration.down, "rolled back")
         targets.append(migration)
     return targets
 
 
-def _stored_down(db: Database, row: AppliedRow) -> Migration:
+def _stored_down(db: Database, row: AppliedRow, format: Format) -> Migration:
     """A migration whose down is the SQL stored with ``row``; refused when there is none."""
-    label = f"{row.version:04d}_{row.name}"
     text = db.stored_down(row.version)
     if text is None:
         raise MissingMigrationError(
-            f"cannot roll back {label}: its files are not here and no down SQL was stored with it "
-            "(applied before homesections stored them); nothing was rolled back"
+            f"cannot roll back {row.version} ({row.name}): its files are not here and no down SQL was stored "
+            "with it (applied before homesections stored them, or it had no down); nothing was rolled back"
         )
-    down = MigrationFile(f"{label}.down.sql (stored in {db.path})", text=text)
-    if not down.statements:
-        raise IrreversibleMigrationError(f"{down.filename}: holds no SQL statement; nothing was rolled back")
-    up = MigrationFile(f"{label}.up.sql", text="")  # not here: named only for the migration's label
-    return Migration(row.version, row.name, up, down)
+    migration = stored_migration(row.version, row.name, text, format, db.path)
+    if not migration.is_reversible:
+        raise IrreversibleMigrationError(f"{migration.irreversible_reason}; nothing was rolled back")
+    return migration
 
 
 def _state_of(version: int, migration: Migration | None, row: AppliedRow | None, newest_file: int) -> MigrationStatus:

@@ -144,7 +144,7 @@ def test_sql_file_whose_name_does_not_fit_the_pattern_is_an_error(migrations_dir
     ],
 )
 def test_file_names_are_parsed_exactly(filename: str, parsed: tuple[str, str, str] | None) -> None:
-    match = FILE_NAME.fullmatch(filename)
+    match = re.fullmatch(FILE_NAME, filename)
     assert (match and match.group("version", "name", "direction")) == parsed
 
 

@@ -180,7 +180,13 @@ def migrate_up(
     shared = settings()
     if dry_run:
         plan = runner.plan_migrate(
-            shared.database, shared.migrations, to=to, steps=steps, lock_timeout=shared.lock_timeout
+            shared.database,
+            shared.migrations,
+            to=to,
+            steps=steps,
+            lock_timeout=shared.lock_timeout,
+            format=shared.format,
+            setup=shared.setup,
         )
         _print_plan("Would apply", plan, "up", verbose)
         if not plan:
@@ -196,6 +202,8 @@ def migrate_up(
         backup=backup,
         on_backup=lambda path: echo(f"Backed up {shared.database} to {path}"),
         single_transaction=single_transaction,
+        format=shared.format,
+        setup=shared.setup,
     )
     if not applied:
         echo("Already up to date.")
@@ -241,7 +249,14 @@ def migrate_down(
         to = 0
     if dry_run:
         plan = runner.plan_rollback(
-            shared.database, shared.migrations, to=to, steps=steps, lock_timeout=shared.lock_timeout, use_stored=stored
+            shared.database,
+            shared.migrations,
+            to=to,
+            steps=steps,
+            lock_timeout=shared.lock_timeout,
+            use_stored=stored,
+            format=shared.format,
+            setup=shared.setup,
         )
         _print_plan("Would roll back", plan, "down", verbose)
         if not plan:
@@ -257,6 +272,8 @@ def migrate_down(
         lock_timeout=shared.lock_timeout,
         on_rolled_back=_print_result,
         use_stored=stored,
+        format=shared.format,
+        setup=shared.setup,
     )
     if not rolled_back:
         echo("Nothing to roll back.")
@@ -287,7 +304,9 @@ def status(ctx: click.Context, as_json: bool, exit_code: bool) -> None:
         homesections status --exit-code || homesections migrate up
     """
     shared = settings()
-    report = runner.status(shared.database, shared.migrations, lock_timeout=shared.lock_timeout)
+    report = runner.status(
+        shared.database, shared.migrations, lock_timeout=shared.lock_timeout, format=shared.format, setup=shared.setup
+    )
     echo(_status_json(report) if as_json else _status_table(report))
     if exit_code and not report.is_up_to_date:
         ctx.exit(1)

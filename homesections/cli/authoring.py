@@ -17,16 +17,20 @@ from .base import PATH, Command, echo, settings, shared_options
 @shared_options()
 @click.argument("name")
 def migrate_new(name: str) -> None:
-    """Write the next pair of migration files, NAME.up.sql and NAME.down.sql.
+    """Write the next migration's files, NAME.up.sql and NAME.down.sql (dbmate: NAME.sql).
 
-    The version is the next free one, zero-padded to 4 digits. The directory
-    is created when missing; no file is ever overwritten.
+    The version is the next free one, zero-padded to 4 digits; for a
+    golang-migrate or dbmate directory whose versions are timestamps (and an
+    empty dbmate one), the UTC time, YYYYMMDDHHMMSS. The directory is
+    created when missing; no file is ever overwritten.
 
     \b
     Example:
         homesections -m sql migrate new add_hub_random
+        homesections --format dbmate -m db/migrations migrate new add_hub_random
     """
-    migrations = settings().migrations
+    shared = settings()
+    migrations = shared.migrations
     if migrations is None:
         migrations = packaged_migrations_dir()
         if migrations == installed_migrations_dir():
@@ -34,7 +38,7 @@ def migrate_new(name: str) -> None:
                 f"{migrations}: the packaged migrations belong to the installed package; "
                 "pass --migrations DIR (your checkout's sql/)"
             )
-    for path in new_migration(migrations, name):
+    for path in new_migration(migrations, name, format=shared.format):
         echo(f"Created {path}")
 
 
@@ -54,7 +58,7 @@ def migrate_verify() -> None:
         homesections -m sql migrate verify
     """
     shared = settings()
-    report = verify(shared.migrations, shared.database)
+    report = verify(shared.migrations, shared.database, format=shared.format, setup=shared.setup)
     for finding in report.findings:
         echo(finding)
     if report.findings:
@@ -74,9 +78,9 @@ def schema(output: str | None) -> None:
         homesections schema
         homesections -m sql schema --output docs/database/schema.sql
     """
-    migrations = settings().migrations
+    shared = settings()
     if output is None:
-        echo(dump_schema(migrations), nl=False)
+        echo(dump_schema(shared.migrations, format=shared.format, setup=shared.setup), nl=False)
         return
-    write_schema(output, migrations)
+    write_schema(output, shared.migrations, format=shared.format, setup=shared.setup)
     echo(f"Wrote {output}")

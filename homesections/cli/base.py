@@ -8,14 +8,17 @@ rarely used subcommands only when one is named (or listed, for help).
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
-from ..database import DEFAULT_LOCK_TIMEOUT, MAX_LOCK_TIMEOUT
+from ..database import DEFAULT_LOCK_TIMEOUT, MAX_LOCK_TIMEOUT, Setup
+from ..discovery import DEFAULT_FORMAT, FORMATS, Format
+from ..errors import SetupError
 
 DEFAULT_DATABASE = "homesections.db"
 
@@ -36,9 +39,24 @@ class PathType(click.ParamType[str]):
         return [CompletionItem(incomplete, type="file")]
 
 
+class SetupType(click.ParamType[str]):
+    """``MODULE:FUNCTION``, checked for its shape only: importing it is ``load_setup``'s job."""
+
+    name = "setup"
+    # Dotted identifiers on both sides; compiled when first used, not at every start-up.
+    _SHAPE = r"[^\W\d]\w*(?:\.[^\W\d]\w*)*:[^\W\d]\w*(?:\.[^\W\d]\w*)*"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        if not isinstance(value, str) or not re.fullmatch(self._SHAPE, value):
+            self.fail(f"{value!r} is not MODULE:FUNCTION (e.g. myapp.database:register_functions)", param, ctx)
+        return value
+
+
 # Built once: the shared options appear on every command.
 PATH = PathType()
 _SECONDS = click.FloatRange(min=0, max=MAX_LOCK_TIMEOUT)
+_FORMAT = click.Choice(FORMATS)
+_SETUP = SetupType()
 
 _HELP_TEXT = "Show this message and exit."
 
@@ -119,7 +137,7 @@ def _remember(key: str) -> Callable[[click.Context, click.Parameter, Any], None]
 
 
 def shared_options(*, root: bool = False) -> Callable[[F], F]:
-    """``-d``, ``-m`` and ``--lock-timeout``, accepted before and after the subcommand.
+    """``-d``, ``-m``, ``--lock-timeout``, ``--format`` and ``--setup``, accepted before and after the subcommand.
 
     Only the root level reads the environment, so an option given anywhere
     on the command line beats its env var.
@@ -145,7 +163,7 @@ def shared_options(*, root: bool = False) -> Callable[[F], F]:
             envvar=envvar("HOMESECTIONS_MIGRATIONS"),
             expose_value=False,
             callback=_remember("migrations"),
-            help="Directory of .up.sql/.down.sql files [env: HOMESECTIONS_MIGRATIONS; default: the packaged ones]",
+            help="Directory of migration files [env: HOMESECTIONS_MIGRATIONS; default: the packaged ones]",
         ),
         click.option(
             "--lock-timeout",
@@ -156,6 +174,24 @@ def shared_options(*, root: bool = False) -> Callable[[F], F]:
             callback=_remember("lock_timeout"),
             help="How long to wait for another writer "
             f"[env: HOMESECTIONS_LOCK_TIMEOUT; default: {DEFAULT_LOCK_TIMEOUT:g}]",
+        ),
+        click.option(
+            "--format",
+            type=_FORMAT,
+            envvar=envvar("HOMESECTIONS_FORMAT"),
+            expose_value=False,
+            callback=_remember("format"),
+            help=f"How the migration files are laid out [env: HOMESECTIONS_FORMAT; default: {DEFAULT_FORMAT}]",
+        ),
+        click.option(
+            "--setup",
+            type=_SETUP,
+            metavar="MODULE:FUNCTION",
+            envvar=envvar("HOMESECTIONS_SETUP"),
+            expose_value=False,
+            callback=_remember("setup"),
+            help="Function called with each SQLite connection before any migration SQL, "
+            "e.g. to register SQL functions [env: HOMESECTIONS_SETUP]",
         ),
     ]
 
@@ -208,13 +244,49 @@ class Settings:
     database: str
     migrations: str | None
     lock_timeout: float
+    format: Format = DEFAULT_FORMAT
+    setup: Setup | None = None
 
 
 def settings() -> Settings:
-    """The shared options of the running command."""
+    """The shared options of the running command; ``--setup``'s function imported."""
     meta = click.get_current_context().meta
+    setup = meta.get("homesections.setup")
     return Settings(
         meta.get("homesections.database", DEFAULT_DATABASE),
         meta.get("homesections.migrations"),
         meta.get("homesections.lock_timeout", DEFAULT_LOCK_TIMEOUT),
+        meta.get("homesections.format", DEFAULT_FORMAT),
+        load_setup(setup) if setup is not None else None,
     )
+
+
+def load_setup(spec: str) -> Setup:
+    """The function ``MODULE:FUNCTION`` names, imported from the current directory or ``sys.path``.
+
+    The current directory is put first on ``sys.path`` (as ``python -m``
+    does), since the installed script's own directory is there instead.
+    A module that cannot be imported, a missing attribute or one that cannot
+    be called is a ``SetupError`` naming it.
+    """
+    from importlib import import_module, invalidate_caches
+
+    module_name, _, attribute = spec.partition(":")
+    here = os.getcwd()
+    if not any(os.path.abspath(entry or os.curdir) == here for entry in sys.path):
+        sys.path.insert(0, here)
+    invalidate_caches()  # a module written since the last import in this process must be found
+    try:
+        target: object = import_module(module_name)
+    except Exception as exc:  # ImportError, or anything the module's own code raises
+        raise SetupError(f"--setup {spec}: cannot import {module_name}: {type(exc).__name__}: {exc}") from None
+    for part in attribute.split("."):
+        try:
+            target = getattr(target, part)
+        except AttributeError:
+            raise SetupError(f"--setup {spec}: {module_name} has no attribute {attribute}") from None
+    if not callable(target):
+        raise SetupError(
+            f"--setup {spec}: {module_name}.{attribute} is not a function (it is a {type(target).__name__})"
+        )
+    return cast(Setup, target)

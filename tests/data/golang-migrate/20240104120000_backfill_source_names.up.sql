@@ -1,0 +1,2 @@
+-- No down file: the names it invents cannot be told from real ones afterwards.
+UPDATE sources SET name = 'Source ' || id WHERE name = '';
