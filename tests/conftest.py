@@ -16,6 +16,19 @@ from homesections.cli import main
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED_MIGRATIONS = REPO / "sql"
 
+# Third-party server replies live outside the repository (see SOURCES.md there);
+# HOMESECTIONS_REALWORLD points elsewhere, or at a path that does not exist to
+# run the suite as on a bare clone.
+REALWORLD = Path(os.environ.get("HOMESECTIONS_REALWORLD") or REPO.parent / "shared" / "realworld")
+REAL_PLEX = REALWORLD / "plex"
+
+
+def realworld(name: str) -> Path:
+    """The real Plex reply ``name``, or skip the test when the real replies are absent."""
+    if not REALWORLD.is_dir():
+        pytest.skip(f"{REALWORLD} is absent: the real Plex replies live outside the repository (see SOURCES.md)")
+    return REAL_PLEX / name
+
 
 def write_migration(directory: Path, version: str, name: str, up: str, down: str = "") -> None:
     """Write the ``<version>_<name>`` pair into ``directory``."""

@@ -19,13 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO, applied_versions, schema_of, tables
+from conftest import REPO, applied_versions, realworld, schema_of, tables
 
 import homesections
 
 SCHEMA_DOC = REPO / "docs" / "database" / "home-sections-schema.md"
-REALWORLD = REPO.parent / "shared" / "realworld"
-PLEX = REALWORLD / "plex"
 
 ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
@@ -925,9 +923,7 @@ def _expected_screen(root: ET.Element) -> list[tuple[str, list[str]]]:
 
 
 def _plex_reply(name: str) -> ET.Element:
-    if not REALWORLD.is_dir():
-        pytest.skip(f"{REALWORLD} is absent: the real Plex replies live outside the repository")
-    return ET.parse(PLEX / name).getroot()
+    return ET.parse(realworld(name)).getroot()
 
 
 @pytest.mark.parametrize("reply", ["home-assistant_hubs.xml", "home-assistant_hubs_library_section.xml"])

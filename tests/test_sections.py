@@ -29,15 +29,14 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import REPO
+from conftest import REAL_PLEX, REPO, realworld
 
 import homesections
 from homesections.cli import main
 from homesections.plex import PlexHub, parse_hubs
 from homesections.sections import _HOME_SCREEN, home_screen, replace_sections, section_type_of
 
-REALWORLD = REPO.parent / "shared" / "realworld"
-PLEX = REALWORLD / "plex"
+PLEX = REAL_PLEX
 SECTIONS_DOC = REPO / "docs" / "sections.md"
 
 # The files of PLEX that hold hubs: two XML /hubs replies and two JSON single-hub
@@ -99,12 +98,6 @@ REAL_SECTION_TYPES = {
 
 
 # --- helpers -----------------------------------------------------------------
-
-
-def realworld(name: str) -> Path:
-    if not REALWORLD.is_dir():
-        pytest.skip(f"{REALWORLD} is absent: the real Plex replies live outside the repository (see SOURCES.md)")
-    return PLEX / name
 
 
 def cli(*args: str | os.PathLike[str]) -> Result:
