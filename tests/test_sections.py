@@ -829,8 +829,6 @@ def test_a_bad_reply_leaves_the_cache_byte_for_byte(filled_cache: Path, tmp_path
     assert from_stdin.stderr.decode().startswith("error: <stdin>: ")
     assert from_stdin.stderr.count(b"\n") == 1, from_stdin.stderr
     assert_untouched(filled_cache, before, listing)
-    with pytest.raises(homesections.ReplyError):
-        parse_hubs(data)
 
 
 def test_an_unknown_source_type_is_refused(filled_cache: Path, origin: str) -> None:
