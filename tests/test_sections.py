@@ -831,6 +831,42 @@ def test_a_bad_reply_leaves_the_cache_byte_for_byte(filled_cache: Path, tmp_path
     assert_untouched(filled_cache, before, listing)
 
 
+def test_a_reply_the_database_refuses_midway_leaves_every_byte(filled_cache: Path, tmp_path: Path) -> None:
+    # The parser lets through every value the shipped constraints accept, so the constraint that
+    # fails here is one the application added to its cache: a trigger refusing a year past 9999.
+    execute(
+        filled_cache,
+        "CREATE TRIGGER media_items_year_in_range BEFORE INSERT ON media_items WHEN NEW.year > 9999 "
+        "BEGIN SELECT RAISE(ABORT, 'media_items: year out of range'); END",
+    )
+    # A reply that parses: a new first hub, written before the second hub's item is refused.
+    reply = tmp_path / "replies" / "reply.xml"
+    reply.parent.mkdir()
+    reply.write_bytes(
+        xml_reply(
+            '<Hub hubIdentifier="home.ondeck" title="On Deck" size="1">'
+            '<Video ratingKey="9001" type="episode" title="Premier épisode" year="2024"/></Hub>',
+            '<Hub hubIdentifier="home.movies.recent" title="Recently Added Movies" size="1">'
+            '<Video ratingKey="9002" type="movie" title="Das Jahr 12345" year="12345"/></Hub>',
+        )
+    )
+    hubs = parse_hubs(reply.read_bytes())
+    assert [hub.items[0].year for hub in hubs] == [2024, 12345]
+    before, listing = filled_cache.read_bytes(), sorted(os.listdir(filled_cache.parent))
+    rows = {source: rows_of_source(filled_cache, source) for source in ("plex-1", "plex-2")}
+
+    line = failed(cli("-d", filled_cache, "sections", "import", "--source", "plex-1", "--name", "New", reply))
+    with pytest.raises(homesections.HomesectionsError, match="year out of range"):
+        replace_sections(filled_cache, "plex-1", hubs)
+    with pytest.raises(homesections.HomesectionsError, match="year out of range"):
+        replace_sections(filled_cache, "new", hubs)
+
+    assert "year out of range" in line
+    assert_untouched(filled_cache, before, listing)
+    assert {source: rows_of_source(filled_cache, source) for source in ("plex-1", "plex-2")} == rows
+    assert sql(filled_cache, "SELECT count(*) FROM sources WHERE identifier = 'new'") == [(0,)]
+
+
 def test_an_unknown_source_type_is_refused(filled_cache: Path, origin: str) -> None:
     before, listing = filled_cache.read_bytes(), sorted(os.listdir(filled_cache.parent))
     for source in ("plex-1", "new"):
