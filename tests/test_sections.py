@@ -909,6 +909,51 @@ def test_an_unmigrated_database_is_refused_and_not_created(tmp_path: Path, origi
     assert_untouched(partial, before, listing)
 
 
+def test_a_cache_with_a_pending_migration_is_refused_although_its_tables_exist(filled_cache: Path) -> None:
+    # The newest migration's bookkeeping row is gone: it is pending, yet every table the import
+    # writes is there, so only the schema check stands between the import and the cache.
+    (newest,) = sql(filled_cache, "SELECT max(version) FROM schema_migrations")[0]
+    execute(filled_cache, "DELETE FROM schema_migrations WHERE version = ?", newest)
+    hubs = parse_hubs(plex_reply("composed", "library-hubs").read_bytes())
+    before, listing = filled_cache.read_bytes(), sorted(os.listdir(filled_cache.parent))
+
+    with pytest.raises(homesections.CacheError, match="migrate up"):
+        replace_sections(filled_cache, "plex-1", hubs)
+    for command in (["import", "--source", "plex-1", plex_reply("composed", "library-hubs")], ["show"]):
+        assert "`homesections migrate up`" in failed(cli("-d", filled_cache, "sections", *command))
+    with pytest.raises(homesections.CacheError, match="migrate up"):
+        homesections.mark_stale(filled_cache, "plex-1")
+
+    assert_untouched(filled_cache, before, listing)
+
+
+def test_a_cache_whose_applied_migration_was_modified_is_refused(filled_cache: Path) -> None:
+    # What an edited migration file looks like to the cache: its recorded checksum no longer matches.
+    (version,) = sql(filled_cache, "SELECT max(version) FROM schema_migrations")[0]
+    execute(filled_cache, "UPDATE schema_migrations SET checksum = 'edited-' || checksum WHERE version = ?", version)
+    assert {row.state for row in homesections.status(filled_cache).migrations} == {"applied", "modified"}
+    hubs = parse_hubs(plex_reply("composed", "library-hubs").read_bytes())
+    before, listing = filled_cache.read_bytes(), sorted(os.listdir(filled_cache.parent))
+
+    with pytest.raises(homesections.CacheError, match="differs") as error:
+        replace_sections(filled_cache, "plex-1", hubs)
+    assert "migrate up" not in str(error.value)
+    with pytest.raises(homesections.CacheError, match="differs"):
+        replace_sections(filled_cache, "new", hubs)
+    with pytest.raises(homesections.CacheError, match="differs"):
+        home_screen(filled_cache)
+    with pytest.raises(homesections.CacheError, match="differs"):
+        homesections.mark_stale(filled_cache, "plex-1")
+    for command in (
+        ["import", "--source", "plex-1", plex_reply("composed", "library-hubs")],
+        ["show"],
+        ["stale", "--source", "plex-1"],
+    ):
+        assert "homesections status" in failed(cli("-d", filled_cache, "sections", *command))
+
+    assert_untouched(filled_cache, before, listing)
+
+
 # --- reading the home screen -----------------------------------------------
 
 
