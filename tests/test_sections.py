@@ -892,6 +892,27 @@ def test_an_existing_source_of_another_type_is_refused(filled_cache: Path, origi
     assert_untouched(filled_cache, before, listing)
 
 
+def test_import_with_a_name_renames_an_existing_source(cache: Path, origin: str) -> None:
+    hubs = plex_reply(origin, "hubs")
+    import_reply(cache, "plex-1", hubs)
+    import_reply(cache, "plex-2", hubs, "--name", "Bureau")
+    names = "SELECT identifier, id, name FROM sources ORDER BY id"
+    assert sql(cache, names) == [("plex-1", 1, "plex-1"), ("plex-2", 2, "Bureau")]  # the name defaults to the id
+
+    import_reply(cache, "plex-1", hubs, "--name", "Salon")
+    assert sql(cache, names) == [("plex-1", 1, "Salon"), ("plex-2", 2, "Bureau")]
+    import_reply(cache, "plex-1", plex_reply(origin, "library-hubs"), "--name", "Séjour \U0001f6cb\ufe0f")
+    import_reply(cache, "plex-2", hubs)  # no --name: the name stays
+    replace_sections(cache, "plex-2", parse_hubs(hubs.read_bytes()))
+
+    assert sql(cache, names) == [("plex-1", 1, "Séjour \U0001f6cb\ufe0f"), ("plex-2", 2, "Bureau")]
+    text = ok(cli("-d", cache, "sections", "show", "--source", "plex-1")).stdout
+    assert text.startswith("Séjour \U0001f6cb\ufe0f [plex-1, plex]: ")
+    assert show_json(cache, "plex-1")["name"] == "Séjour \U0001f6cb\ufe0f"
+    replace_sections(cache, "plex-2", parse_hubs(hubs.read_bytes()), name="Cuisine")
+    assert sql(cache, names)[1] == ("plex-2", 2, "Cuisine")
+
+
 def test_an_unmigrated_database_is_refused_and_not_created(tmp_path: Path, origin: str) -> None:
     reply = plex_reply(origin, "hubs")
     absent = tmp_path / "nowhere" / "cache.db"
