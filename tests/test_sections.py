@@ -913,6 +913,23 @@ def test_import_with_a_name_renames_an_existing_source(cache: Path, origin: str)
     assert sql(cache, names)[1] == ("plex-2", 2, "Cuisine")
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="replace_sections reads name='' as absent for a new source (named after its identifier) "
+    "but stores it for an existing one, whose display name becomes empty",
+)
+def test_an_empty_name_blanks_no_source(cache: Path) -> None:
+    hubs = plex_reply("composed", "hubs")
+    import_reply(cache, "new", hubs, "--name", "")
+    import_reply(cache, "existing", hubs, "--name", "Salon")
+    assert sql(cache, "SELECT identifier, name FROM sources ORDER BY id") == [("new", "new"), ("existing", "Salon")]
+
+    import_reply(cache, "existing", hubs, "--name", "")
+
+    assert "" not in {name for (name,) in sql(cache, "SELECT name FROM sources")}
+    assert not ok(cli("-d", cache, "sections", "show")).stdout.startswith(" [")
+
+
 def test_an_unmigrated_database_is_refused_and_not_created(tmp_path: Path, origin: str) -> None:
     reply = plex_reply(origin, "hubs")
     absent = tmp_path / "nowhere" / "cache.db"
