@@ -364,7 +364,7 @@ def _upsert_source(conn: sqlite3.Connection, identifier: str, source_type: str, 
         return inserted
     if row[1] != source_type:
         raise CacheError(f"source {identifier!r} is a {row[1]} source, not {source_type}")
-    if name is not None:
+    if name:  # an empty name means none, for a new source and an existing one alike
         conn.execute(f"UPDATE sources SET name = ?, updated_at = {_NOW} WHERE id = ?", (name, row[0]))
     source_id: int = row[0]
     return source_id

@@ -1,12 +1,16 @@
-"""Shared fixtures: real SQLite files and real migration directories in tmp_path."""
+"""Shared fixtures: real SQLite files and real migration directories in tmp_path, and the Plex replies."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import sqlite3
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -112,3 +116,154 @@ def assert_error(result: Result, *fragments: str) -> str:
     for fragment in fragments:
         assert fragment in lines[0], (fragment, lines[0])
     return lines[0]
+
+
+# --- Plex replies: composed for the tests, and real ones when present ---------
+
+# The composed replies are the project's own (see their README); the real ones are
+# third-party and live outside the repository (see SOURCES.md there).
+# HOMESECTIONS_REALWORLD points elsewhere, or at a path that does not exist to run
+# the suite as on a bare clone.
+COMPOSED_PLEX = REPO / "tests" / "data" / "plex"
+REALWORLD = Path(os.environ.get("HOMESECTIONS_REALWORLD") or REPO.parent / "shared" / "realworld")
+REAL_PLEX = REALWORLD / "plex"
+ORIGINS = ("composed", "real")
+
+# One reply of each kind: (composed, real). The two plex-api-spec_*.yaml files among the
+# real ones are OpenAPI fragments (one example value per field), not replies, and the .md
+# file is a licence: neither holds hubs.
+PLEX_REPLIES = {
+    "hubs": ("hubs.xml", "home-assistant_hubs.xml"),  # GET /hubs
+    "library-hubs": ("hubs_sections_2.xml", "home-assistant_hubs_library_section.xml"),  # GET /hubs/sections/{id}
+    "single-hub": ("recently_added.json", "plex-api-spec_hubs-home-recentlyAdded_section10.json"),
+    "untitled-single-hub": (
+        "recently_added_no_meta.json",
+        "plex-api-spec_hubs-home-recentlyAdded_section2-episodes.json",
+    ),
+}
+REAL_NOT_REPLIES = ("plex-api-spec_hubs.yaml", "plex-api-spec_hubs-sections.yaml", "plex-api-spec_LICENSE.md")
+# Composed only: the /hubs reply in JSON, changed, and a MediaContainer that holds no hubs.
+COMPOSED_ONLY = ("hubs.json", "hubs_reordered.xml", "hubs_removed.xml", "hubs_added.xml", "identity.xml")
+
+
+def realworld(name: str) -> Path:
+    """The real Plex reply ``name``, or skip the test when the real replies are absent."""
+    if not REALWORLD.is_dir():
+        pytest.skip(f"{REALWORLD} is absent: the real Plex replies live outside the repository (see SOURCES.md)")
+    return REAL_PLEX / name
+
+
+def plex_reply(origin: str, kind: str) -> Path:
+    """The composed or the real reply of a kind of ``PLEX_REPLIES``; a real one skips when absent."""
+    composed, real = PLEX_REPLIES[kind]
+    return COMPOSED_PLEX / composed if origin == "composed" else realworld(real)
+
+
+def every_reply() -> list[Any]:
+    """Parameters (origin, kind) for every reply of ``PLEX_REPLIES``, composed and real."""
+    return [pytest.param(origin, kind, id=f"{origin}-{kind}") for origin in ORIGINS for kind in PLEX_REPLIES]
+
+
+@pytest.fixture(params=ORIGINS)
+def origin(request: pytest.FixtureRequest) -> str:
+    """Which replies a test reads: the composed ones, or the real ones (skipped when absent)."""
+    if request.param == "real":
+        realworld("")
+    return request.param
+
+
+def _half(path: Callable[[], Path]) -> Callable[[], bytes]:
+    def cut() -> bytes:
+        data = path().read_bytes()
+        return data[: len(data) // 2]
+
+    return cut
+
+
+# Replies that must be refused: one error line, the cache untouched.
+BAD_REPLIES: dict[str, Callable[[], bytes]] = {
+    "malformed XML": lambda: b'<MediaContainer><Hub title="x"></MediaContainer>',
+    "malformed JSON": lambda: b'{"MediaContainer": {"Hub": [}',
+    "truncated XML": lambda: (COMPOSED_PLEX / "bad" / "truncated.xml").read_bytes(),
+    "truncated JSON": lambda: (COMPOSED_PLEX / "bad" / "truncated.json").read_bytes(),
+    "invalid JSON": lambda: (COMPOSED_PLEX / "bad" / "invalid.json").read_bytes(),
+    "JSON, not a hubs reply": lambda: b'{"a": 1}',
+    "HTML, not a hubs reply": lambda: b"<html/>",
+    "an HTML error page": lambda: (COMPOSED_PLEX / "bad" / "unauthorized.html").read_bytes(),
+    "plain text": lambda: b"Service Unavailable\n",
+    "empty input": lambda: b"",
+    "an OpenAPI fragment": lambda: (COMPOSED_PLEX / "bad" / "hubs-openapi.yaml").read_bytes(),
+    "Hub is not a list": lambda: b'{"MediaContainer": {"Hub": {"title": "x"}}}',
+    "Metadata is not a list": lambda: (COMPOSED_PLEX / "bad" / "metadata-not-a-list.json").read_bytes(),
+    "invalid UTF-8 in XML": lambda: b'<MediaContainer><Hub title="\xff\xfe"/></MediaContainer>',
+    "truncated XML, real": _half(lambda: plex_reply("real", "hubs")),
+    "truncated JSON, real": _half(lambda: plex_reply("real", "single-hub")),
+    "the real OpenAPI fragment": lambda: realworld(REAL_NOT_REPLIES[0]).read_bytes(),
+}
+
+# Plex item attribute -> media_items column, and how the attribute is read.
+ITEM_COLUMNS = {
+    "type": ("item_type", str),
+    "title": ("title", str),
+    "titleSort": ("sort_title", str),
+    "guid": ("guid", str),
+    "parentTitle": ("parent_title", str),
+    "grandparentTitle": ("grandparent_title", str),
+    "index": ("item_index", int),
+    "parentIndex": ("parent_index", int),
+    "year": ("year", int),
+    "originallyAvailableAt": ("originally_available_at", str),
+    "duration": ("duration_ms", int),
+    "viewOffset": ("view_offset_ms", int),
+    "viewCount": ("view_count", int),
+    "thumb": ("thumb", str),
+    "parentThumb": ("parent_thumb", str),
+    "grandparentThumb": ("grandparent_thumb", str),
+    "art": ("art", str),
+    "addedAt": ("added_at", int),
+    "lastViewedAt": ("last_viewed_at", int),
+}
+
+
+# An independent reading of a reply, with xml.etree and json alone, never through
+# parse_hubs, so a parsing mistake cannot hide behind the same mistake in the expectation.
+
+
+def reply_hubs(data: bytes) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """(hub attributes, [item attributes]) per hub, in order."""
+    if data.lstrip()[:1] == b"<":
+        root = ET.fromstring(data)
+        assert root.tag == "MediaContainer"
+        # In XML every child element of a Hub is an item (Video, Photo, Playlist, Directory, Track...).
+        return [(dict(hub.attrib), [dict(item.attrib) for item in hub]) for hub in root.findall("Hub")]
+    container = json.loads(data)["MediaContainer"]
+    if "Hub" in container:
+        return [(hub, hub.get("Metadata", []) + hub.get("Directory", [])) for hub in container["Hub"]]
+    # A single hub's endpoint (/hubs/home/recentlyAdded): the container is the hub; its
+    # key, title and type are those of the first Meta.Type, when there is one.
+    attributes = {name: value for name, value in container.items() if not isinstance(value, (dict, list))}
+    for kind in container.get("Meta", {}).get("Type", [])[:1]:
+        for name in ("key", "title", "type"):
+            attributes.setdefault(name, kind[name])
+    return [(attributes, container.get("Metadata", []))]
+
+
+def derived(kind: str, *parts: str) -> str:
+    """The documented derived id: ``<kind>:`` + 16 hex digits of SHA-256 of the parts joined by U+001F."""
+    return f"{kind}:" + hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
+
+
+def expected_hub_identifier(hub: dict[str, Any]) -> str:
+    return hub.get("hubIdentifier") or hub.get("key") or derived("hub", hub.get("context") or "", hub.get("title", ""))
+
+
+def expected_item_key(item: dict[str, Any]) -> str:
+    return item.get("ratingKey") or item.get("key") or item.get("guid") or derived("item", item["type"], item["title"])
+
+
+def read_value(value: Any, read: type) -> Any:
+    return None if value is None else read(value)
+
+
+def read_flag(value: Any) -> bool:
+    return value is True or value == "1"

@@ -19,13 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO, applied_versions, schema_of, tables
+from conftest import ORIGINS, REPO, applied_versions, plex_reply, schema_of, tables
 
 import homesections
 
 SCHEMA_DOC = REPO / "docs" / "database" / "home-sections-schema.md"
-REALWORLD = REPO.parent / "shared" / "realworld"
-PLEX = REALWORLD / "plex"
 
 ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
@@ -847,7 +845,7 @@ def _hub_identifier(hub: ET.Element) -> str:
 
 
 def _item_key(item: ET.Element) -> str:
-    return item.get("ratingKey") or item.get("key")
+    return item.get("ratingKey") or item.get("key") or item.get("guid")
 
 
 def _section_type(hub_identifier: str) -> str:
@@ -936,20 +934,21 @@ def _expected_screen(root: ET.Element) -> list[tuple[str, list[str]]]:
     return [(_hub_identifier(hub), [_item_key(item) for item in hub]) for hub in root.iter("Hub")]
 
 
-def _plex_reply(name: str) -> ET.Element:
-    if not REALWORLD.is_dir():
-        pytest.skip(f"{REALWORLD} is absent: the real Plex replies live outside the repository")
-    return ET.parse(PLEX / name).getroot()
+def _plex_reply(origin: str, kind: str) -> ET.Element:
+    return ET.parse(plex_reply(origin, kind)).getroot()
 
 
-@pytest.mark.parametrize("reply", ["home-assistant_hubs.xml", "home-assistant_hubs_library_section.xml"])
-def test_refresh_from_a_real_plex_reply_reads_back_in_the_servers_order(db: sqlite3.Connection, reply: str) -> None:
-    root = _plex_reply(reply)
+@pytest.mark.parametrize("origin", ORIGINS)
+@pytest.mark.parametrize("kind", ["hubs", "library-hubs"])
+def test_refresh_from_a_plex_reply_reads_back_in_the_servers_order(
+    db: sqlite3.Connection, origin: str, kind: str
+) -> None:
+    root = _plex_reply(origin, kind)
 
     source_id = refresh_from_plex_xml(db, PLEX_SOURCE, root)
 
     expected = _expected_screen(root)
-    assert expected, f"{reply} holds no hubs"
+    assert expected, f"{origin} {kind} holds no hubs"
     assert home_screen(db, source_id) == expected
     sections = db.execute(SECTIONS_OF_SOURCE, {"source_id": source_id}).fetchall()
     assert [row["title"] for row in sections] == [hub.get("title") for hub in root.iter("Hub")]
@@ -959,7 +958,7 @@ def test_refresh_from_a_real_plex_reply_reads_back_in_the_servers_order(db: sqli
 
 
 def test_the_home_assistant_reply_keeps_empty_hubs_mixed_hubs_and_shared_guids(db: sqlite3.Connection) -> None:
-    source_id = refresh_from_plex_xml(db, PLEX_SOURCE, _plex_reply("home-assistant_hubs.xml"))
+    source_id = refresh_from_plex_xml(db, PLEX_SOURCE, _plex_reply("real", "hubs"))
 
     assert home_screen(db, source_id) == [
         ("home.continue", ["1", "35"]),
@@ -980,25 +979,74 @@ def test_the_home_assistant_reply_keeps_empty_hubs_mixed_hubs_and_shared_guids(d
     assert items["500"]["guid"] == items["501"]["guid"]
 
 
-def test_the_stations_reply_keys_items_by_their_key(db: sqlite3.Connection) -> None:
-    source_id = refresh_from_plex_xml(db, PLEX_SOURCE, _plex_reply("home-assistant_hubs_library_section.xml"))
+def test_the_composed_reply_keeps_empty_hubs_mixed_hubs_shared_items_and_shared_guids(db: sqlite3.Connection) -> None:
+    source_id = refresh_from_plex_xml(db, PLEX_SOURCE, _plex_reply("composed", "hubs"))
 
-    section = db.execute("SELECT * FROM home_sections WHERE source_id = ?", (source_id,)).fetchone()
+    assert home_screen(db, source_id) == [
+        ("home.continue", ["1201", "1305", "1400"]),
+        ("home.music.recent", []),
+        ("home.movies.recent", ["1201", "1211", "1212", "1213", "1214"]),
+        ("/hubs/home/recentlyAdded?type=1&personal=1", ["1500"]),
+        ("home.playlists", ["1700", "/playlists/1701/items"]),
+    ]
+    items = {row["item_key"]: row for row in db.execute("SELECT * FROM media_items")}
+    assert len(items) == 10  # 1201 is listed by two hubs, stored once
+    assert [items[key]["item_type"] for key in ("1201", "1305", "1400")] == ["movie", "episode", "show"]
+    assert (items["1305"]["grandparent_title"], items["1305"]["item_index"], items["1305"]["parent_index"]) == (
+        "Grüne Hügel",
+        4,
+        2,
+    )
+    assert (items["1201"]["added_at"], items["1201"]["duration_ms"], items["1201"]["view_count"]) == (
+        1715000000,
+        7320000,
+        2,
+    )
+    assert items["1212"]["title"] == "\U0001f3ac Popcorn Night \U0001f37f"
+    assert items["1211"]["view_count"] == 0  # absent means 0
+    assert items["1700"]["guid"] == items["/playlists/1701/items"]["guid"]
+
+
+STATIONS = {
+    "real": ("music.stations.5", [f"/library/sections/3/stations/{n}" for n in (1, 2, 3)]),
+    "composed": (
+        "music.stations.2",
+        ["/library/sections/2/stations/1", "/library/sections/2/stations/2", "tv.plex://station/décennies"],
+    ),
+}
+
+
+@pytest.mark.parametrize("origin", ORIGINS)
+def test_the_stations_reply_keys_items_by_their_key_then_their_guid(db: sqlite3.Connection, origin: str) -> None:
+    source_id = refresh_from_plex_xml(db, PLEX_SOURCE, _plex_reply(origin, "library-hubs"))
+    hub_identifier, item_keys = STATIONS[origin]
+
+    section = db.execute(
+        "SELECT * FROM home_sections WHERE source_id = ? AND hub_identifier = ?", (source_id, hub_identifier)
+    ).fetchone()
     assert (section["hub_identifier"], section["section_type"], section["hub_key"]) == (
-        "music.stations.5",
+        hub_identifier,
         "stations",
         None,
     )
     assert (section["promoted"], section["more"], section["style"]) == (0, 0, "grid")
-    assert [row["item_key"] for row in db.execute(ITEMS_OF_SECTION, {"section_id": section["id"]})] == [
-        "/library/sections/3/stations/1",
-        "/library/sections/3/stations/2",
-        "/library/sections/3/stations/3",
-    ]
+    assert [row["item_key"] for row in db.execute(ITEMS_OF_SECTION, {"section_id": section["id"]})] == item_keys
 
 
-def test_a_second_refresh_keeps_ids_and_mirrors_the_new_order(db: sqlite3.Connection) -> None:
-    root = _plex_reply("home-assistant_hubs.xml")
+# What is cached after the /hubs reply loses its third hub and its first hub moves below the second.
+SECOND_REFRESH = {
+    "real": ("home.photos.recent", ["home.music.recent", "home.continue", "home.videos.recent", "home.playlists"]),
+    "composed": (
+        "home.movies.recent",
+        ["home.music.recent", "home.continue", "/hubs/home/recentlyAdded?type=1&personal=1", "home.playlists"],
+    ),
+}
+
+
+@pytest.mark.parametrize("origin", ORIGINS)
+def test_a_second_refresh_keeps_ids_and_mirrors_the_new_order(db: sqlite3.Connection, origin: str) -> None:
+    removed, order = SECOND_REFRESH[origin]
+    root = _plex_reply(origin, "hubs")
     source_id = refresh_from_plex_xml(db, PLEX_SOURCE, root)
     other_id = refresh_from_plex_xml(db, {**PLEX_SOURCE, "identifier": "plex-machine-2"}, root)
     first = {
@@ -1012,18 +1060,14 @@ def test_a_second_refresh_keeps_ids_and_mirrors_the_new_order(db: sqlite3.Connec
     assert count(db, "home_sections WHERE source_id = ? AND is_stale = 1", other_id) == 0
 
     hubs = root.findall("Hub")
-    root.remove(hubs[2])  # home.photos.recent is gone from the reply
+    assert _hub_identifier(hubs[2]) == removed
+    root.remove(hubs[2])  # the third hub is gone from the reply
     root.remove(hubs[0])
-    root.insert(1, hubs[0])  # home.continue moves below home.music.recent
+    root.insert(1, hubs[0])  # the first hub moves below the second
     assert refresh_from_plex_xml(db, PLEX_SOURCE, root) == source_id
 
     assert home_screen(db, source_id) == _expected_screen(root)
-    assert [identifier for identifier, _items in home_screen(db, source_id)] == [
-        "home.music.recent",
-        "home.continue",
-        "home.videos.recent",
-        "home.playlists",
-    ]
+    assert [identifier for identifier, _items in home_screen(db, source_id)] == order
     after = {
         row["hub_identifier"]: (row["id"], row["created_at"], row["is_stale"])
         for row in db.execute("SELECT * FROM home_sections WHERE source_id = ?", (source_id,))
@@ -1032,39 +1076,52 @@ def test_a_second_refresh_keeps_ids_and_mirrors_the_new_order(db: sqlite3.Connec
         identifier: first[identifier] for identifier in after
     }
     assert {stale for _id, _created, stale in after.values()} == {0}
-    assert count(db, "home_section_items WHERE section_id = ?", first["home.photos.recent"][0]) == 0
+    assert count(db, "home_section_items WHERE section_id = ?", first[removed][0]) == 0
     # Media items outlive the section that listed them, and keep their ids.
     assert {tuple(row) for row in db.execute(items_sql, (source_id,))} == items_before
-    assert home_screen(db, other_id) == _expected_screen(_plex_reply("home-assistant_hubs.xml"))
+    assert home_screen(db, other_id) == _expected_screen(_plex_reply(origin, "hubs"))
 
 
-def test_pruning_removes_only_the_items_no_section_of_that_source_lists(db: sqlite3.Connection) -> None:
-    root = _plex_reply("home-assistant_hubs.xml")
+# The /hubs reply without its third hub: (items pruned, items left, a key pruned, a key of that hub kept).
+PRUNED = {"real": (6, 4, "203184", "1"), "composed": (4, 6, "1214", "1201")}
+
+
+@pytest.mark.parametrize("origin", ORIGINS)
+def test_pruning_removes_only_the_items_no_section_of_that_source_lists(db: sqlite3.Connection, origin: str) -> None:
+    pruned_count, left, pruned_key, kept_key = PRUNED[origin]
+    root = _plex_reply(origin, "hubs")
     source_id = refresh_from_plex_xml(db, PLEX_SOURCE, root)
     other_id = refresh_from_plex_xml(db, {**PLEX_SOURCE, "identifier": "plex-machine-2"}, root)
-    root.remove(root.findall("Hub")[2])  # the six photos are no longer listed
+    other_items = count(db, "media_items WHERE source_id = ?", other_id)
+    root.remove(root.findall("Hub")[2])  # its items are no longer listed, unless another hub lists them
     refresh_from_plex_xml(db, PLEX_SOURCE, root)
 
     pruned = db.execute(PRUNE_UNLISTED_MEDIA_ITEMS, {"source_id": source_id}).rowcount
 
-    assert pruned == 6
-    assert count(db, "media_items WHERE source_id = ? AND item_type = 'photo'", source_id) == 0
-    assert count(db, "media_items WHERE source_id = ?", source_id) == 4
-    assert count(db, "media_items WHERE source_id = ? AND item_type = 'photo'", other_id) == 6
+    assert pruned == pruned_count
+    assert count(db, "media_items WHERE source_id = ?", source_id) == left
+    assert count(db, "media_items WHERE source_id = ? AND item_key = ?", source_id, pruned_key) == 0
+    assert count(db, "media_items WHERE source_id = ? AND item_key = ?", source_id, kept_key) == 1
+    assert count(db, "media_items WHERE source_id = ?", other_id) == other_items
 
 
-def test_an_item_listed_twice_in_a_hub_is_kept_once_at_its_first_position(db: sqlite3.Connection) -> None:
-    root = _plex_reply("home-assistant_hubs.xml")
+LAST_HUB = {"real": ["500", "501"], "composed": ["1700", "/playlists/1701/items"]}
+
+
+@pytest.mark.parametrize("origin", ORIGINS)
+def test_an_item_listed_twice_in_a_hub_is_kept_once_at_its_first_position(db: sqlite3.Connection, origin: str) -> None:
+    root = _plex_reply(origin, "hubs")
     playlists = root.findall("Hub")[-1]
-    playlists.append(ET.fromstring(ET.tostring(playlists[0])))  # Playlist 1 again, after Playlist 2
+    playlists.append(ET.fromstring(ET.tostring(playlists[0])))  # its first item again, after the second
 
     source_id = refresh_from_plex_xml(db, PLEX_SOURCE, root)
 
-    assert dict(home_screen(db, source_id))["home.playlists"] == ["500", "501"]
+    assert dict(home_screen(db, source_id))["home.playlists"] == LAST_HUB[origin]
 
 
-def test_a_failed_refresh_leaves_the_cache_as_it_was(db: sqlite3.Connection) -> None:
-    root = _plex_reply("home-assistant_hubs.xml")
+@pytest.mark.parametrize("origin", ORIGINS)
+def test_a_failed_refresh_leaves_the_cache_as_it_was(db: sqlite3.Connection, origin: str) -> None:
+    root = _plex_reply(origin, "hubs")
     source_id = refresh_from_plex_xml(db, PLEX_SOURCE, root)
     before = home_screen(db, source_id)
 

@@ -1,19 +1,21 @@
-"""Sections: real Plex replies through ``sections import`` / ``sections show`` / ``sections stale`` and the library.
+"""Sections: Plex replies through ``sections import`` / ``sections show`` / ``sections stale`` and the library.
 
 Every test works on a real SQLite file in tmp_path, migrated with the shipped
 migrations, and reads it back through its own connection. What a reply
 should become is worked out here from the reply itself, with ``xml.etree``
-and ``json``, never through ``parse_hubs``, so a parsing mistake cannot hide
-behind the same mistake in the expectation.
+and ``json`` (``reply_hubs`` in conftest), never through ``parse_hubs``, so a
+parsing mistake cannot hide behind the same mistake in the expectation.
 
-The real replies are third-party test data (see ``../shared/realworld/SOURCES.md``
-for their repositories and licences): they are read from there, never copied
-into this repository, and the tests that need them skip when the folder is absent.
+Each test that reads whole replies runs on the replies composed for the tests
+(``tests/data/plex``) and on the real ones. The real replies are third-party
+test data (see ``../shared/realworld/SOURCES.md`` for their repositories and
+licences): they are read from there, never copied into this repository, and
+their tests skip when the folder is absent; the composed ones always run.
+Reading a reply on its own is tested in test_plex.py.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -21,6 +23,7 @@ import sqlite3
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,30 +31,30 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import REPO
+from conftest import (
+    BAD_REPLIES,
+    COMPOSED_PLEX,
+    ITEM_COLUMNS,
+    REPO,
+    assert_error,
+    derived,
+    every_reply,
+    expected_hub_identifier,
+    expected_item_key,
+    ok,
+    plex_reply,
+    read_flag,
+    read_value,
+    reply_hubs,
+)
 
 import homesections
 from homesections.cli import main
 from homesections.plex import PlexHub, parse_hubs
 from homesections.sections import _HOME_SCREEN, home_screen, replace_sections, section_type_of
 
-REALWORLD = REPO.parent / "shared" / "realworld"
-PLEX = REALWORLD / "plex"
 SECTIONS_DOC = REPO / "docs" / "sections.md"
 
-# The files of PLEX that hold hubs: two XML /hubs replies and two JSON single-hub
-# (/hubs/home/recentlyAdded) replies. The two plex-api-spec_*.yaml files there are
-# OpenAPI fragments (one example value per field), not replies, and the .md file is
-# a licence: neither holds hubs.
-REPLIES = (
-    "home-assistant_hubs.xml",
-    "home-assistant_hubs_library_section.xml",
-    "plex-api-spec_hubs-home-recentlyAdded_section10.json",
-    "plex-api-spec_hubs-home-recentlyAdded_section2-episodes.json",
-)
-NOT_REPLIES = ("plex-api-spec_hubs.yaml", "plex-api-spec_hubs-sections.yaml", "plex-api-spec_LICENSE.md")
-
-HA_HUBS = "home-assistant_hubs.xml"
 OLD = "2000-01-01T00:00:00Z"
 ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 SUMMARY = re.compile(
@@ -64,47 +67,29 @@ SUMMARY = re.compile(
 HUB_FIELDS = ("hub_identifier", "title", "context", "style", "hub_type", "hub_key", "size", "more", "promoted")
 ITEM_FIELDS = ("key", "item_type", "title", "parent_title", "grandparent_title", "year", "thumb")
 
-# Plex item attribute -> media_items column, and how the attribute is read.
-ITEM_COLUMNS = {
-    "type": ("item_type", str),
-    "title": ("title", str),
-    "titleSort": ("sort_title", str),
-    "guid": ("guid", str),
-    "parentTitle": ("parent_title", str),
-    "grandparentTitle": ("grandparent_title", str),
-    "index": ("item_index", int),
-    "parentIndex": ("parent_index", int),
-    "year": ("year", int),
-    "originallyAvailableAt": ("originally_available_at", str),
-    "duration": ("duration_ms", int),
-    "viewOffset": ("view_offset_ms", int),
-    "viewCount": ("view_count", int),
-    "thumb": ("thumb", str),
-    "parentThumb": ("parent_thumb", str),
-    "grandparentThumb": ("grandparent_thumb", str),
-    "art": ("art", str),
-    "addedAt": ("added_at", int),
-    "lastViewedAt": ("last_viewed_at", int),
-}
-
-# The real hubs and their expected section_type.
-REAL_SECTION_TYPES = {
-    "home.continue": "continue_watching",
-    "home.music.recent": "recently_added",
-    "home.photos.recent": "recently_added",
-    "home.videos.recent": "recently_added",
-    "home.playlists": "playlists",
-    "music.stations.5": "stations",
+# The hubs of the "hubs" and "library-hubs" replies and their expected section_type.
+SECTION_TYPES = {
+    "composed": {
+        "home.continue": "continue_watching",
+        "home.music.recent": "recently_added",
+        "home.movies.recent": "recently_added",
+        "/hubs/home/recentlyAdded?type=1&personal=1": "recently_added",
+        "home.playlists": "playlists",
+        "music.stations.2": "stations",
+        "music.recent.played.2": "recently_played",
+    },
+    "real": {
+        "home.continue": "continue_watching",
+        "home.music.recent": "recently_added",
+        "home.photos.recent": "recently_added",
+        "home.videos.recent": "recently_added",
+        "home.playlists": "playlists",
+        "music.stations.5": "stations",
+    },
 }
 
 
 # --- helpers -----------------------------------------------------------------
-
-
-def realworld(name: str) -> Path:
-    if not REALWORLD.is_dir():
-        pytest.skip(f"{REALWORLD} is absent: the real Plex replies live outside the repository (see SOURCES.md)")
-    return PLEX / name
 
 
 def cli(*args: str | os.PathLike[str]) -> Result:
@@ -112,23 +97,11 @@ def cli(*args: str | os.PathLike[str]) -> Result:
     return CliRunner().invoke(main, [os.fspath(arg) for arg in args], prog_name="homesections")
 
 
-def ok(result: Result) -> Result:
-    assert result.exception is None, (result.exception, result.stdout, result.stderr)
-    assert result.exit_code == 0, (result.stdout, result.stderr)
-    assert result.stderr == ""
-    return result
-
-
 def failed(result: Result) -> str:
     """Assert one deliberate ``error:`` line on stderr, nothing on stdout, exit 1; return the line."""
-    assert isinstance(result.exception, SystemExit), (result.exception, result.stdout, result.stderr)
-    assert result.exit_code == 1, (result.exit_code, result.stdout, result.stderr)
-    assert result.stdout == ""
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: "), lines[0]
-    assert "Traceback" not in result.stderr
-    return lines[0]
+    line = assert_error(result)
+    assert result.stdout == "", result.stdout
+    return line
 
 
 def connect(path: Path) -> closing[sqlite3.Connection]:
@@ -224,61 +197,26 @@ def cache_content(db: Path, source: str) -> list[tuple[tuple[Any, ...], list[tup
     return content
 
 
-def derived(kind: str, *parts: str) -> str:
-    """The documented derived id: ``<kind>:`` + 16 hex digits of SHA-256 of the parts joined by U+001F."""
-    return f"{kind}:" + hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
-
-
-# --- an independent reading of a reply ---------------------------------------
-
-
-def reply_hubs(data: bytes) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
-    """(hub attributes, [item attributes]) per hub, in order, read with xml.etree or json alone."""
-    if data.lstrip()[:1] == b"<":
-        root = ET.fromstring(data)
-        assert root.tag == "MediaContainer"
-        # In XML every child element of a Hub is an item (Video, Photo, Playlist, Directory, Track...).
-        return [(dict(hub.attrib), [dict(item.attrib) for item in hub]) for hub in root.findall("Hub")]
-    container = json.loads(data)["MediaContainer"]
-    if "Hub" in container:
-        return [(hub, hub.get("Metadata", []) + hub.get("Directory", [])) for hub in container["Hub"]]
-    # A single hub's endpoint (/hubs/home/recentlyAdded): the container is the hub; its
-    # key, title and type are those of the first Meta.Type, when there is one.
-    attributes = {name: value for name, value in container.items() if not isinstance(value, (dict, list))}
-    for kind in container.get("Meta", {}).get("Type", [])[:1]:
-        for name in ("key", "title", "type"):
-            attributes.setdefault(name, kind[name])
-    return [(attributes, container.get("Metadata", []))]
-
-
-def _read(value: Any, read: type) -> Any:
-    return None if value is None else read(value)
-
-
-def _flag(value: Any) -> bool:
-    return value is True or value == "1"
-
-
-def expected_item_key(item: dict[str, Any]) -> str:
-    return item.get("ratingKey") or item.get("key") or item.get("guid") or derived("item", item["type"], item["title"])
+def assert_untouched(path: Path, before: bytes, listing: list[str]) -> None:
+    assert path.read_bytes() == before
+    assert sorted(os.listdir(path.parent)) == listing  # no journal left behind either
 
 
 def expected_screen(data: bytes) -> list[dict[str, Any]]:
     """What ``home_screen`` must return for this reply, section by section, in the reply's order."""
     screen = []
     for hub, items in reply_hubs(data):
-        context, title = hub.get("context"), hub.get("title", "")
         screen.append(
             {
-                "hub_identifier": hub.get("hubIdentifier") or hub.get("key") or derived("hub", context or "", title),
-                "title": title,
-                "context": context,
+                "hub_identifier": expected_hub_identifier(hub),
+                "title": hub.get("title", ""),
+                "context": hub.get("context"),
                 "style": hub.get("style"),
                 "hub_type": hub.get("type"),
                 "hub_key": hub.get("key"),
-                "size": _read(hub.get("size"), int),
-                "more": _flag(hub.get("more")),
-                "promoted": _flag(hub.get("promoted")),
+                "size": read_value(hub.get("size"), int),
+                "more": read_flag(hub.get("more")),
+                "promoted": read_flag(hub.get("promoted")),
                 "items": [
                     {
                         "key": expected_item_key(item),
@@ -286,7 +224,7 @@ def expected_screen(data: bytes) -> list[dict[str, Any]]:
                         "title": item["title"],
                         "parent_title": item.get("parentTitle"),
                         "grandparent_title": item.get("grandparentTitle"),
-                        "year": _read(item.get("year"), int),
+                        "year": read_value(item.get("year"), int),
                         "thumb": item.get("thumb"),
                     }
                     for item in items
@@ -350,21 +288,16 @@ def cache(db_path: Path) -> Path:
     return db_path
 
 
-# --- the real replies ------------------------------------------------------
+# --- whole replies, composed and real ------------------------------------------
 
 
-def test_the_plex_folder_holds_these_replies_and_nothing_else() -> None:
-    names = {path.name for path in realworld("").iterdir()}
-    assert names == {*REPLIES, *NOT_REPLIES}, "a file was added to or removed from realworld/plex: classify it here"
+@pytest.mark.parametrize(("origin", "kind"), every_reply())
+def test_a_reply_reads_back_in_order_through_the_library_and_the_cli(cache: Path, origin: str, kind: str) -> None:
+    reply = plex_reply(origin, kind)
+    expected = expected_screen(reply.read_bytes())
+    assert expected, f"{reply.name} holds no hubs"
 
-
-@pytest.mark.parametrize("name", REPLIES)
-def test_a_real_reply_reads_back_in_order_through_the_library_and_the_cli(cache: Path, name: str) -> None:
-    data = realworld(name).read_bytes()
-    expected = expected_screen(data)
-    assert expected, f"{name} holds no hubs"
-
-    summary = import_reply(cache, "plex-1", PLEX / name, "--name", "Living room")
+    summary = import_reply(cache, "plex-1", reply, "--name", "Living room")
 
     assert summary.groups() == (str(len(expected)), str(sum(len(hub["items"]) for hub in expected)), "plex-1", "0", "0")
     assert library_screen(cache, "plex-1") == expected
@@ -373,30 +306,34 @@ def test_a_real_reply_reads_back_in_order_through_the_library_and_the_cli(cache:
     assert [section["position"] for section in sections] == list(range(len(expected)))
     assert {section["is_stale"] for section in sections} == {False}
     assert all(ISO_UTC.match(section["last_updated"]) for section in sections)
-    # In these real replies the server's size is the number of items it sent.
+    # In these replies the server's size is the number of items it sent.
     assert [section["size"] for section in sections] == [len(hub["items"]) for hub in expected]
 
 
-@pytest.mark.parametrize("name", REPLIES)
-def test_a_real_reply_stores_every_mapped_item_field(cache: Path, name: str) -> None:
-    data = realworld(name).read_bytes()
-    items = {expected_item_key(item): item for _hub, hub_items in reply_hubs(data) for item in hub_items}
-    assert len(items) == sum(len(hub_items) for _hub, hub_items in reply_hubs(data)), "an item repeats"
+@pytest.mark.parametrize(("origin", "kind"), every_reply())
+def test_a_reply_stores_every_mapped_item_field(cache: Path, origin: str, kind: str) -> None:
+    reply = plex_reply(origin, kind)
+    items: dict[str, dict[str, Any]] = {}
+    for _hub, hub_items in reply_hubs(reply.read_bytes()):
+        for item in hub_items:
+            # An item listed by two hubs is one row: both listings must agree on every stored field.
+            mapped = {attribute: item.get(attribute) for attribute in ITEM_COLUMNS}
+            assert items.setdefault(expected_item_key(item), mapped) == mapped, expected_item_key(item)
 
-    import_reply(cache, "plex-1", PLEX / name)
+    import_reply(cache, "plex-1", reply)
 
     columns = [column for column, _reader in ITEM_COLUMNS.values()]
     rows = sql(cache, f"SELECT item_key, {', '.join(columns)} FROM media_items")
     assert {row[0] for row in rows} == set(items)
     for key, *values in rows:
-        expected = [_read(items[key].get(attribute), read) for attribute, (_column, read) in ITEM_COLUMNS.items()]
+        expected = [read_value(items[key][attribute], read) for attribute, (_column, read) in ITEM_COLUMNS.items()]
         expected[columns.index("view_count")] = expected[columns.index("view_count")] or 0  # absent means 0
         assert dict(zip(columns, values, strict=True)) == dict(zip(columns, expected, strict=True)), key
 
 
-@pytest.mark.parametrize("name", REPLIES)
-def test_a_second_import_changes_no_ids_and_no_row_counts(cache: Path, name: str) -> None:
-    reply = realworld(name)
+@pytest.mark.parametrize(("origin", "kind"), every_reply())
+def test_a_second_import_changes_no_ids_and_no_row_counts(cache: Path, origin: str, kind: str) -> None:
+    reply = plex_reply(origin, kind)
     import_reply(cache, "plex-1", reply)
     import_reply(cache, "plex-2", reply)  # rows after plex-1's: a delete-and-reinsert would get new ids
     execute(cache, "UPDATE home_sections SET created_at = ?, last_updated = ?", OLD, OLD)
@@ -422,87 +359,152 @@ def test_a_second_import_changes_no_ids_and_no_row_counts(cache: Path, name: str
     assert stamps and all(stamp >= before and ISO_UTC.match(stamp) for stamp in stamps), stamps
 
 
-def test_a_reply_with_a_hub_removed_and_two_swapped_is_mirrored(cache: Path, tmp_path: Path) -> None:
-    original = realworld(HA_HUBS).read_bytes()
-    import_reply(cache, "plex-1", PLEX / HA_HUBS)
-    import_reply(cache, "plex-2", PLEX / HA_HUBS)
-    sid = source_id(cache, "plex-1")
-    ids = dict(sql(cache, "SELECT hub_identifier, id FROM home_sections WHERE source_id = ?", sid))
-    item_ids = dict(sql(cache, "SELECT item_key, id FROM media_items WHERE source_id = ?", sid))
-    marked = ok(cli("-d", cache, "sections", "stale", "--source", "plex-1")).stdout
-    assert marked == "Marked 5 section(s) of plex-1 stale.\n"
-    assert sql(cache, "SELECT DISTINCT is_stale FROM home_sections WHERE source_id = ?", sid) == [(1,)]
-    execute(cache, "UPDATE home_sections SET last_updated = ? WHERE source_id = ?", OLD, sid)
-    other = rows_of_source(cache, "plex-2")
-
-    root = ET.fromstring(original)
+def _real_hubs_removed_and_swapped() -> bytes:
+    """The real /hubs reply with its photos hub removed and its first and last hubs swapped."""
+    root = ET.fromstring(plex_reply("real", "hubs").read_bytes())
     hubs = root.findall("Hub")
     for hub in hubs:
         root.remove(hub)
     continue_watching, music, _photos, videos, playlists = hubs
-    for hub in (playlists, music, videos, continue_watching):  # photos gone, the first and the last swapped
+    for hub in (playlists, music, videos, continue_watching):
         root.append(hub)
-    changed = tmp_path / "changed.xml"
-    changed.write_bytes(ET.tostring(root, encoding="utf-8"))
+    return ET.tostring(root, encoding="utf-8")
+
+
+VIDEOS = "/hubs/home/recentlyAdded?type=1&personal=1"
+# The /hubs reply changed: the reply after, and what must be cached then, spelled out.
+CHANGED_REPLIES: dict[str, tuple[Callable[[], bytes], list[str], int, set[str]]] = {
+    # name: (the reply after, its hub order, sections removed, the source's media items after)
+    "composed-reordered": (
+        lambda: (COMPOSED_PLEX / "hubs_reordered.xml").read_bytes(),
+        ["home.playlists", "home.movies.recent", VIDEOS, "home.continue", "home.music.recent"],
+        0,
+        {"1201", "1305", "1400", "1211", "1212", "1213", "1214", "1500", "1700", "/playlists/1701/items"},
+    ),
+    "composed-two-hubs-removed": (
+        lambda: (COMPOSED_PLEX / "hubs_removed.xml").read_bytes(),
+        ["home.music.recent", "home.movies.recent", "home.playlists"],
+        2,
+        # 1305, 1400 and 1500 were listed only by the removed hubs; 1201 is still listed by another.
+        {"1201", "1211", "1212", "1213", "1214", "1700", "/playlists/1701/items"},
+    ),
+    "composed-two-hubs-added": (
+        lambda: (COMPOSED_PLEX / "hubs_added.xml").read_bytes(),
+        [
+            *("home.continue", "home.ondeck", "home.music.recent", "home.movies.recent"),
+            *(VIDEOS, "home.playlists", "home.movies.toprated"),
+        ],
+        0,
+        {"1201", "1305", "1306", "1400", "1211", "1212", "1213", "1214", "1220", "1500", "1700"}
+        | {"/playlists/1701/items"},
+    ),
+    "real-one-hub-removed-two-swapped": (
+        _real_hubs_removed_and_swapped,
+        ["home.playlists", "home.music.recent", "home.videos.recent", "home.continue"],
+        1,
+        {"1", "35", "500", "501"},
+    ),
+}
+
+
+@pytest.mark.parametrize("change", list(CHANGED_REPLIES))
+def test_a_changed_reply_is_mirrored_and_clears_staleness(cache: Path, tmp_path: Path, change: str) -> None:
+    changed, order, removed, kept_keys = CHANGED_REPLIES[change]
+    original = plex_reply("real" if change.startswith("real") else "composed", "hubs")
+    after = tmp_path / "changed.xml"
+    after.write_bytes(changed())
+    import_reply(cache, "plex-1", original)
+    import_reply(cache, "plex-2", original)
+    sid = source_id(cache, "plex-1")
+    ids = dict(sql(cache, "SELECT hub_identifier, id FROM home_sections WHERE source_id = ?", sid))
+    item_ids = dict(sql(cache, "SELECT item_key, id FROM media_items WHERE source_id = ?", sid))
+    marked = ok(cli("-d", cache, "sections", "stale", "--source", "plex-1")).stdout
+    assert marked == f"Marked {len(ids)} section(s) of plex-1 stale.\n"
+    assert sql(cache, "SELECT DISTINCT is_stale FROM home_sections WHERE source_id = ?", sid) == [(1,)]
+    execute(cache, "UPDATE home_sections SET last_updated = ? WHERE source_id = ?", OLD, sid)
+    other = rows_of_source(cache, "plex-2")
+    expected = expected_screen(after.read_bytes())
     before = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
-    summary = import_reply(cache, "plex-1", changed)
+    summary = import_reply(cache, "plex-1", after)
 
-    assert summary.groups() == ("4", "4", "plex-1", "0", "1")
-    order = ["home.playlists", "home.music.recent", "home.videos.recent", "home.continue"]
+    items = sum(len(hub["items"]) for hub in expected)
+    assert summary.groups() == (str(len(order)), str(items), "plex-1", "0", str(removed))
     assert [hub["hub_identifier"] for hub in library_screen(cache, "plex-1")] == order
-    assert library_screen(cache, "plex-1") == expected_screen(changed.read_bytes())
+    assert library_screen(cache, "plex-1") == expected
     rows = sql(
         cache, "SELECT hub_identifier, id, position, is_stale, last_updated FROM home_sections WHERE source_id = ?", sid
     )
-    assert {row[0]: row[1:3] for row in rows} == {
-        identifier: (ids[identifier], order.index(identifier)) for identifier in order
-    }
+    # A hub that stays keeps its section id; a new hub gets a new one.
+    assert {row[0]: row[2] for row in rows} == {identifier: order.index(identifier) for identifier in order}
+    assert {row[0]: row[1] for row in rows if row[0] in ids} == {row[0]: ids[row[0]] for row in rows if row[0] in ids}
+    assert not {row[1] for row in rows if row[0] not in ids} & set(ids.values())
     assert {row[3] for row in rows} == {0}
     assert all(row[4] >= before and ISO_UTC.match(row[4]) for row in rows)
-    photos = ids["home.photos.recent"]
-    assert sql(cache, "SELECT count(*) FROM home_sections WHERE id = ?", photos) == [(0,)]
-    assert sql(cache, "SELECT count(*) FROM home_section_items WHERE section_id = ?", photos) == [(0,)]
-    # The photos no section lists any more are pruned; the other items keep their ids.
+    gone = [ids[identifier] for identifier in ids if identifier not in order]
+    assert len(gone) == removed
+    for section in gone:
+        assert sql(cache, "SELECT count(*) FROM home_sections WHERE id = ?", section) == [(0,)]
+        assert sql(cache, "SELECT count(*) FROM home_section_items WHERE section_id = ?", section) == [(0,)]
+    # The items no section lists any more are pruned; the other items keep their ids.
     kept = dict(sql(cache, "SELECT item_key, id FROM media_items WHERE source_id = ?", sid))
-    assert kept == {key: item_ids[key] for key in ("1", "35", "500", "501")}
+    assert set(kept) == kept_keys == {item["key"] for hub in expected for item in hub["items"]}
+    stayed = set(kept) & set(item_ids)
+    assert {key: kept[key] for key in stayed} == {key: item_ids[key] for key in stayed}
     assert rows_of_source(cache, "plex-2") == other
 
 
-def test_two_sources_stay_independent(cache: Path) -> None:
-    import_reply(cache, "plex-a", realworld(HA_HUBS))
-    import_reply(cache, "plex-b", PLEX / HA_HUBS)  # the same ratingKeys, on another server
-    import_reply(cache, "plex-c", PLEX / REPLIES[2])
+def test_two_sources_stay_independent(cache: Path, origin: str) -> None:
+    hubs = plex_reply(origin, "hubs")
+    import_reply(cache, "plex-a", hubs)
+    import_reply(cache, "plex-b", hubs)  # the same item keys, on another server
+    import_reply(cache, "plex-c", plex_reply(origin, "single-hub"))
     a_id, b_id = source_id(cache, "plex-a"), source_id(cache, "plex-b")
-    assert sql(cache, "SELECT count(*) FROM media_items WHERE item_key = '1'") == [(2,)]
+    expected = expected_screen(hubs.read_bytes())
+    first_key = next(hub["items"][0]["key"] for hub in expected if hub["items"])
+    assert sql(cache, "SELECT count(*) FROM media_items WHERE item_key = ?", first_key) == [(2,)]
     b_rows, c_rows = rows_of_source(cache, "plex-b"), rows_of_source(cache, "plex-c")
 
     ok(cli("-d", cache, "sections", "stale", "--source", "plex-a"))
     assert rows_of_source(cache, "plex-b") == b_rows
-    import_reply(cache, "plex-a", PLEX / REPLIES[1])  # plex-a's five hubs replaced by the stations
-    import_reply(cache, "plex-a", PLEX / REPLIES[3])
+    import_reply(cache, "plex-a", plex_reply(origin, "library-hubs"))  # plex-a's hubs replaced by a library's
+    import_reply(cache, "plex-a", plex_reply(origin, "untitled-single-hub"))
     replace_sections(cache, "plex-a", [])
 
     assert rows_of_source(cache, "plex-b") == b_rows
     assert rows_of_source(cache, "plex-c") == c_rows
     assert sql(cache, "SELECT count(*) FROM home_sections WHERE source_id = ?", a_id) == [(0,)]
     assert sql(cache, "SELECT count(*) FROM media_items WHERE source_id = ?", a_id) == [(0,)]
-    assert library_screen(cache, "plex-b") == expected_screen((PLEX / HA_HUBS).read_bytes())
-    assert sql(cache, "SELECT count(*) FROM home_sections WHERE source_id = ?", b_id) == [(5,)]
+    assert library_screen(cache, "plex-b") == expected
+    assert sql(cache, "SELECT count(*) FROM home_sections WHERE source_id = ?", b_id) == [(len(expected),)]
     assert_consistent(cache)
 
 
-def test_json_and_xml_of_the_same_reply_give_the_same_cache(cache: Path) -> None:
-    data = realworld(HA_HUBS).read_bytes()
+def test_json_and_xml_of_the_same_reply_give_the_same_cache(cache: Path, origin: str) -> None:
+    reply = plex_reply(origin, "hubs")
+    data = reply.read_bytes()
     as_json = xml_to_json(data)
     assert json.loads(as_json)["MediaContainer"]["Hub"][0]["more"] is True
 
-    import_reply(cache, "from-xml", PLEX / HA_HUBS)
+    import_reply(cache, "from-xml", reply)
     import_reply(cache, "from-json", as_json)
 
     assert cache_content(cache, "from-json") == cache_content(cache, "from-xml")
-    assert len(cache_content(cache, "from-xml")) == 5
+    assert len(cache_content(cache, "from-xml")) == len(reply_hubs(data)) >= 5
     assert library_screen(cache, "from-json") == expected_screen(data)
+
+
+def test_the_composed_json_reply_gives_the_cache_of_its_xml(cache: Path) -> None:
+    # Written as a server writes JSON: folders under Directory after Metadata, nested Media lists, floats.
+    import_reply(cache, "from-xml", COMPOSED_PLEX / "hubs.xml")
+    import_reply(cache, "from-json", COMPOSED_PLEX / "hubs.json")
+
+    assert cache_content(cache, "from-json") == cache_content(cache, "from-xml")
+    assert [item["item_type"] for item in library_screen(cache, "from-json")[0]["items"]] == [
+        "movie",
+        "episode",
+        "show",
+    ]
 
 
 # --- synthetic replies: titles, identifiers, duplicates, types -------------------
@@ -792,47 +794,22 @@ def test_section_type_of_real_hub_identifiers(
     assert section_type_of(hub) == section_type
 
 
-def test_the_real_hubs_are_classified_in_the_cache(cache: Path) -> None:
-    for name in REPLIES[:2]:
-        import_reply(cache, name, realworld(name))
+def test_the_hubs_are_classified_in_the_cache(cache: Path, origin: str) -> None:
+    for kind in ("hubs", "library-hubs"):
+        import_reply(cache, kind, plex_reply(origin, kind))
     rows = dict(sql(cache, "SELECT hub_identifier, section_type FROM home_sections"))
-    assert rows == REAL_SECTION_TYPES
+    assert rows == SECTION_TYPES[origin]
 
 
 # --- bad input: one error line, exit 1, the cache byte for byte as before ------
 
 
-def _truncated(name: str) -> bytes:
-    data = realworld(name).read_bytes()
-    return data[: len(data) // 2]
-
-
-BAD_REPLIES = {
-    "malformed XML": lambda: b'<MediaContainer><Hub title="x"></MediaContainer>',
-    "malformed JSON": lambda: b'{"MediaContainer": {"Hub": [}',
-    "truncated XML": lambda: _truncated(HA_HUBS),
-    "truncated JSON": lambda: _truncated(REPLIES[2]),
-    "JSON, not a hubs reply": lambda: b'{"a": 1}',
-    "HTML, not a hubs reply": lambda: b"<html/>",
-    "plain text": lambda: b"Service Unavailable\n",
-    "empty input": lambda: b"",
-    "the OpenAPI fragment": lambda: realworld(NOT_REPLIES[0]).read_bytes(),
-    "Hub is not a list": lambda: b'{"MediaContainer": {"Hub": {"title": "x"}}}',
-    "invalid UTF-8 in XML": lambda: b'<MediaContainer><Hub title="\xff\xfe"/></MediaContainer>',
-}
-
-
 @pytest.fixture
-def filled_cache(cache: Path) -> Path:
+def filled_cache(cache: Path, origin: str) -> Path:
     """A cache holding two sources, so that a wrongly accepted reply has something to destroy."""
-    import_reply(cache, "plex-1", realworld(HA_HUBS))
-    import_reply(cache, "plex-2", PLEX / REPLIES[2])
+    import_reply(cache, "plex-1", plex_reply(origin, "hubs"))
+    import_reply(cache, "plex-2", plex_reply(origin, "single-hub"))
     return cache
-
-
-def assert_untouched(path: Path, before: bytes, listing: list[str]) -> None:
-    assert path.read_bytes() == before
-    assert sorted(os.listdir(path.parent)) == listing  # no journal left behind either
 
 
 @pytest.mark.parametrize("case", list(BAD_REPLIES))
@@ -853,35 +830,104 @@ def test_a_bad_reply_leaves_the_cache_byte_for_byte(filled_cache: Path, tmp_path
     assert from_stdin.stderr.decode().startswith("error: <stdin>: ")
     assert from_stdin.stderr.count(b"\n") == 1, from_stdin.stderr
     assert_untouched(filled_cache, before, listing)
-    with pytest.raises(homesections.ReplyError):
-        parse_hubs(data)
 
 
-def test_an_unknown_source_type_is_refused(filled_cache: Path) -> None:
+def test_a_reply_the_database_refuses_midway_leaves_every_byte(filled_cache: Path, tmp_path: Path) -> None:
+    # The parser lets through every value the shipped constraints accept, so the constraint that
+    # fails here is one the application added to its cache: a trigger refusing a year past 9999.
+    execute(
+        filled_cache,
+        "CREATE TRIGGER media_items_year_in_range BEFORE INSERT ON media_items WHEN NEW.year > 9999 "
+        "BEGIN SELECT RAISE(ABORT, 'media_items: year out of range'); END",
+    )
+    # A reply that parses: a new first hub, written before the second hub's item is refused.
+    reply = tmp_path / "replies" / "reply.xml"
+    reply.parent.mkdir()
+    reply.write_bytes(
+        xml_reply(
+            '<Hub hubIdentifier="home.ondeck" title="On Deck" size="1">'
+            '<Video ratingKey="9001" type="episode" title="Premier épisode" year="2024"/></Hub>',
+            '<Hub hubIdentifier="home.movies.recent" title="Recently Added Movies" size="1">'
+            '<Video ratingKey="9002" type="movie" title="Das Jahr 12345" year="12345"/></Hub>',
+        )
+    )
+    hubs = parse_hubs(reply.read_bytes())
+    assert [hub.items[0].year for hub in hubs] == [2024, 12345]
+    before, listing = filled_cache.read_bytes(), sorted(os.listdir(filled_cache.parent))
+    rows = {source: rows_of_source(filled_cache, source) for source in ("plex-1", "plex-2")}
+
+    line = failed(cli("-d", filled_cache, "sections", "import", "--source", "plex-1", "--name", "New", reply))
+    with pytest.raises(homesections.HomesectionsError, match="year out of range"):
+        replace_sections(filled_cache, "plex-1", hubs)
+    with pytest.raises(homesections.HomesectionsError, match="year out of range"):
+        replace_sections(filled_cache, "new", hubs)
+
+    assert "year out of range" in line
+    assert_untouched(filled_cache, before, listing)
+    assert {source: rows_of_source(filled_cache, source) for source in ("plex-1", "plex-2")} == rows
+    assert sql(filled_cache, "SELECT count(*) FROM sources WHERE identifier = 'new'") == [(0,)]
+
+
+def test_an_unknown_source_type_is_refused(filled_cache: Path, origin: str) -> None:
     before, listing = filled_cache.read_bytes(), sorted(os.listdir(filled_cache.parent))
     for source in ("plex-1", "new"):
         line = failed(
-            cli("-d", filled_cache, "sections", "import", "--source", source, "--type", "emby", PLEX / HA_HUBS)
-        )
+            cli(
+                "-d", filled_cache, "sections", "import", "--source", source, "--type", "emby",
+                plex_reply(origin, "hubs"),
+            )
+        )  # fmt: skip
         assert "unknown source type 'emby'" in line
     assert_untouched(filled_cache, before, listing)
 
 
-def test_an_existing_source_of_another_type_is_refused(filled_cache: Path) -> None:
-    import_reply(filled_cache, "jelly", PLEX / HA_HUBS, "--type", "jellyfin")
+def test_an_existing_source_of_another_type_is_refused(filled_cache: Path, origin: str) -> None:
+    hubs, library = plex_reply(origin, "hubs"), plex_reply(origin, "library-hubs")
+    import_reply(filled_cache, "jelly", hubs, "--type", "jellyfin")
     before, listing = filled_cache.read_bytes(), sorted(os.listdir(filled_cache.parent))
 
-    line = failed(cli("-d", filled_cache, "sections", "import", "--source", "jelly", "--name", "X", PLEX / REPLIES[1]))
+    line = failed(cli("-d", filled_cache, "sections", "import", "--source", "jelly", "--name", "X", library))
     assert line == "error: source 'jelly' is a jellyfin source, not plex"
-    line = failed(
-        cli("-d", filled_cache, "sections", "import", "--source", "plex-1", "--type", "local", PLEX / HA_HUBS)
-    )
+    line = failed(cli("-d", filled_cache, "sections", "import", "--source", "plex-1", "--type", "local", hubs))
     assert line == "error: source 'plex-1' is a plex source, not local"
     assert_untouched(filled_cache, before, listing)
 
 
-def test_an_unmigrated_database_is_refused_and_not_created(tmp_path: Path) -> None:
-    reply = realworld(HA_HUBS)
+def test_import_with_a_name_renames_an_existing_source(cache: Path, origin: str) -> None:
+    hubs = plex_reply(origin, "hubs")
+    import_reply(cache, "plex-1", hubs)
+    import_reply(cache, "plex-2", hubs, "--name", "Bureau")
+    names = "SELECT identifier, id, name FROM sources ORDER BY id"
+    assert sql(cache, names) == [("plex-1", 1, "plex-1"), ("plex-2", 2, "Bureau")]  # the name defaults to the id
+
+    import_reply(cache, "plex-1", hubs, "--name", "Salon")
+    assert sql(cache, names) == [("plex-1", 1, "Salon"), ("plex-2", 2, "Bureau")]
+    import_reply(cache, "plex-1", plex_reply(origin, "library-hubs"), "--name", "Séjour \U0001f6cb\ufe0f")
+    import_reply(cache, "plex-2", hubs)  # no --name: the name stays
+    replace_sections(cache, "plex-2", parse_hubs(hubs.read_bytes()))
+
+    assert sql(cache, names) == [("plex-1", 1, "Séjour \U0001f6cb\ufe0f"), ("plex-2", 2, "Bureau")]
+    text = ok(cli("-d", cache, "sections", "show", "--source", "plex-1")).stdout
+    assert text.startswith("Séjour \U0001f6cb\ufe0f [plex-1, plex]: ")
+    assert show_json(cache, "plex-1")["name"] == "Séjour \U0001f6cb\ufe0f"
+    replace_sections(cache, "plex-2", parse_hubs(hubs.read_bytes()), name="Cuisine")
+    assert sql(cache, names)[1] == ("plex-2", 2, "Cuisine")
+
+
+def test_an_empty_name_blanks_no_source(cache: Path) -> None:
+    hubs = plex_reply("composed", "hubs")
+    import_reply(cache, "new", hubs, "--name", "")
+    import_reply(cache, "existing", hubs, "--name", "Salon")
+    assert sql(cache, "SELECT identifier, name FROM sources ORDER BY id") == [("new", "new"), ("existing", "Salon")]
+
+    import_reply(cache, "existing", hubs, "--name", "")
+
+    assert "" not in {name for (name,) in sql(cache, "SELECT name FROM sources")}
+    assert not ok(cli("-d", cache, "sections", "show")).stdout.startswith(" [")
+
+
+def test_an_unmigrated_database_is_refused_and_not_created(tmp_path: Path, origin: str) -> None:
+    reply = plex_reply(origin, "hubs")
     absent = tmp_path / "nowhere" / "cache.db"
     for command in (["import", "--source", "plex-1", reply], ["show"], ["stale", "--source", "plex-1"]):
         line = failed(cli("-d", absent, "sections", *command))
@@ -897,6 +943,51 @@ def test_an_unmigrated_database_is_refused_and_not_created(tmp_path: Path) -> No
     assert_untouched(partial, before, listing)
 
 
+def test_a_cache_with_a_pending_migration_is_refused_although_its_tables_exist(filled_cache: Path) -> None:
+    # The newest migration's bookkeeping row is gone: it is pending, yet every table the import
+    # writes is there, so only the schema check stands between the import and the cache.
+    (newest,) = sql(filled_cache, "SELECT max(version) FROM schema_migrations")[0]
+    execute(filled_cache, "DELETE FROM schema_migrations WHERE version = ?", newest)
+    hubs = parse_hubs(plex_reply("composed", "library-hubs").read_bytes())
+    before, listing = filled_cache.read_bytes(), sorted(os.listdir(filled_cache.parent))
+
+    with pytest.raises(homesections.CacheError, match="migrate up"):
+        replace_sections(filled_cache, "plex-1", hubs)
+    for command in (["import", "--source", "plex-1", plex_reply("composed", "library-hubs")], ["show"]):
+        assert "`homesections migrate up`" in failed(cli("-d", filled_cache, "sections", *command))
+    with pytest.raises(homesections.CacheError, match="migrate up"):
+        homesections.mark_stale(filled_cache, "plex-1")
+
+    assert_untouched(filled_cache, before, listing)
+
+
+def test_a_cache_whose_applied_migration_was_modified_is_refused(filled_cache: Path) -> None:
+    # What an edited migration file looks like to the cache: its recorded checksum no longer matches.
+    (version,) = sql(filled_cache, "SELECT max(version) FROM schema_migrations")[0]
+    execute(filled_cache, "UPDATE schema_migrations SET checksum = 'edited-' || checksum WHERE version = ?", version)
+    assert {row.state for row in homesections.status(filled_cache).migrations} == {"applied", "modified"}
+    hubs = parse_hubs(plex_reply("composed", "library-hubs").read_bytes())
+    before, listing = filled_cache.read_bytes(), sorted(os.listdir(filled_cache.parent))
+
+    with pytest.raises(homesections.CacheError, match="differs") as error:
+        replace_sections(filled_cache, "plex-1", hubs)
+    assert "migrate up" not in str(error.value)
+    with pytest.raises(homesections.CacheError, match="differs"):
+        replace_sections(filled_cache, "new", hubs)
+    with pytest.raises(homesections.CacheError, match="differs"):
+        home_screen(filled_cache)
+    with pytest.raises(homesections.CacheError, match="differs"):
+        homesections.mark_stale(filled_cache, "plex-1")
+    for command in (
+        ["import", "--source", "plex-1", plex_reply("composed", "library-hubs")],
+        ["show"],
+        ["stale", "--source", "plex-1"],
+    ):
+        assert "homesections status" in failed(cli("-d", filled_cache, "sections", *command))
+
+    assert_untouched(filled_cache, before, listing)
+
+
 # --- reading the home screen -----------------------------------------------
 
 
@@ -904,11 +995,14 @@ def home_screen_plan(db: Path, sid: int) -> list[str]:
     return [row[3] for row in sql(db, "EXPLAIN QUERY PLAN " + _HOME_SCREEN, sid)]
 
 
-@pytest.mark.parametrize("populated", [False, True], ids=["fresh", "populated and analysed"])
-def test_the_home_screen_query_searches_indexes_only(cache: Path, populated: bool) -> None:
-    if populated:
-        for number, name in enumerate(REPLIES * 2):
-            import_reply(cache, f"plex-{number % 3}", realworld(name))
+@pytest.mark.parametrize(
+    "populated_with", [None, "composed", "real"], ids=["fresh", "populated-composed", "populated-real"]
+)
+def test_the_home_screen_query_searches_indexes_only(cache: Path, populated_with: str | None) -> None:
+    if populated_with:
+        kinds = [plex_reply(populated_with, kind) for kind in ("hubs", "library-hubs", "single-hub")]
+        for number, reply in enumerate(kinds * 2):
+            import_reply(cache, f"plex-{number % 3}", reply)
         execute(cache, "ANALYZE")
 
     plan = home_screen_plan(cache, 1)
@@ -936,40 +1030,51 @@ def test_the_docs_show_the_home_screen_query_the_library_runs() -> None:
     assert " ".join(_HOME_SCREEN.split()) in doc
 
 
-def expected_text(data: bytes, name: str, source: str, stale: bool = False) -> list[str]:
+def expected_text(data: bytes, origin: str, name: str, source: str, stale: bool = False) -> list[str]:
     """The documented text of ``sections show`` for one source, worked out from the XML reply."""
     root = ET.fromstring(data)
     hubs = root.findall("Hub")
     lines = [f"{name} [{source}, plex]: {len(hubs)} section(s)"]
     for position, hub in enumerate(hubs):
-        details = ", ".join([REAL_SECTION_TYPES[hub.get("hubIdentifier")], hub.get("style"), hub.get("type")])
+        section_type = SECTION_TYPES[origin][expected_hub_identifier(dict(hub.attrib))]
+        details = ", ".join([section_type, hub.get("style"), hub.get("type")])
         flag = ", stale" if stale else ""
         lines.append(f"  {position:>2}. {hub.get('title')} ({details}): {len(hub)} item(s){flag}")
         for item in list(hub)[:3]:
             parents = " / ".join(title for title in (item.get("grandparentTitle"), item.get("parentTitle")) if title)
-            badges = ", ".join(badge for badge in (item.get("type"), item.get("contentRating")) if badge)
+            unwatched = None
+            if item.get("type") in ("show", "season") and item.get("leafCount") and item.get("viewedLeafCount"):
+                unwatched = f"{max(int(item.get('leafCount')) - int(item.get('viewedLeafCount')), 0)} unwatched"
+            badges = ", ".join(badge for badge in (item.get("type"), item.get("contentRating"), unwatched) if badge)
             lines.append(f"        {item.get('title')}" + (f" ({parents})" if parents else "") + f" [{badges}]")
         if len(hub) > 3:
             lines.append(f"        ... {len(hub) - 3} more")
     return lines
 
 
-def test_show_text_lists_sections_in_order_with_type_style_count_staleness_and_first_items(cache: Path) -> None:
-    data = realworld(HA_HUBS).read_bytes()
-    stations = (PLEX / REPLIES[1]).read_bytes()
-    import_reply(cache, "plex-1", PLEX / HA_HUBS, "--name", "Living room")
-    import_reply(cache, "plex-2", PLEX / REPLIES[1])
+# Lines the show text must hold, spelled out: what expected_text works out is checked against them.
+SHOW_TEXT_LINES = {
+    "composed": ["        ... 2 more", "        Über den Wolken (Grüne Hügel / Staffel 2) [episode, TV-14]"],
+    "real": ["        ... 3 more", "        Episode 5 (TV Show / Season 1) [episode, G]"],
+}
+
+
+def test_show_text_lists_sections_in_order_with_type_style_count_staleness_and_first_items(
+    cache: Path, origin: str
+) -> None:
+    hubs, library = plex_reply(origin, "hubs"), plex_reply(origin, "library-hubs")
+    import_reply(cache, "plex-1", hubs, "--name", "Living room")
+    import_reply(cache, "plex-2", library)
     ok(cli("-d", cache, "sections", "stale", "--source", "plex-2"))
 
     one = ok(cli("-d", cache, "sections", "show", "--source", "plex-1")).stdout
     every = ok(cli("-d", cache, "sections", "show")).stdout
 
-    assert one.splitlines() == expected_text(data, "Living room", "plex-1")
-    assert "        ... 3 more" in one.splitlines()
-    assert "        Episode 5 (TV Show / Season 1) [episode, G]" in one.splitlines()
-    assert every.splitlines() == expected_text(data, "Living room", "plex-1") + expected_text(
-        stations, "plex-2", "plex-2", stale=True
-    )
+    first = expected_text(hubs.read_bytes(), origin, "Living room", "plex-1")
+    assert one.splitlines() == first
+    for line in SHOW_TEXT_LINES[origin]:
+        assert line in one.splitlines()
+    assert every.splitlines() == first + expected_text(library.read_bytes(), origin, "plex-2", "plex-2", stale=True)
 
 
 def test_show_of_an_unknown_source_fails(filled_cache: Path) -> None:
@@ -990,17 +1095,19 @@ def test_an_empty_cache_shows_no_sources(cache: Path) -> None:
 # --- replies at the edges -------------------------------------------------------
 
 
-def test_an_empty_single_hub_reply_keeps_its_section(cache: Path) -> None:
-    data = realworld(REPLIES[2]).read_bytes()
-    import_reply(cache, "plex-1", PLEX / REPLIES[2])
+def test_an_empty_single_hub_reply_keeps_its_section(cache: Path, origin: str) -> None:
+    reply = plex_reply(origin, "single-hub")
+    import_reply(cache, "plex-1", reply)
     (section_before,) = sql(cache, "SELECT id, hub_identifier FROM home_sections")
-    document = json.loads(data)
+    assert sql(cache, "SELECT count(*) FROM home_section_items") != [(0,)]
+    document = json.loads(reply.read_bytes())
     document["MediaContainer"].update(size=0, Metadata=[])
 
     import_reply(cache, "plex-1", json.dumps(document).encode())
 
     assert sql(cache, "SELECT id, hub_identifier FROM home_sections") == [section_before]
     assert sql(cache, "SELECT count(*) FROM home_section_items") == [(0,)]
+    assert sql(cache, "SELECT count(*) FROM media_items") == [(0,)]
 
 
 OUT_OF_RANGE = {
