@@ -136,6 +136,29 @@ def _remember(key: str) -> Callable[[click.Context, click.Parameter, Any], None]
     return callback
 
 
+# Every command's options: names, where settings() finds the value, its type, the help, the metavar.
+# The env var is HOMESECTIONS_ and the key in capitals.
+_SHARED_OPTIONS: tuple[tuple[tuple[str, ...], str, click.ParamType[Any], str, str | None], ...] = (
+    (("--database", "-d"), "database", PATH, f"SQLite file to migrate [default: {DEFAULT_DATABASE}]", None),
+    (("--migrations", "-m"), "migrations", PATH, "Directory of migration files [default: the packaged ones]", None),
+    (
+        ("--lock-timeout",),
+        "lock_timeout",
+        _SECONDS,
+        f"How long to wait for another writer [default: {DEFAULT_LOCK_TIMEOUT:g}]",
+        "SECONDS",
+    ),
+    (("--format",), "format", _FORMAT, f"How the migration files are laid out [default: {DEFAULT_FORMAT}]", None),
+    (
+        ("--setup",),
+        "setup",
+        _SETUP,
+        "Function called with each SQLite connection before any migration SQL, e.g. to register SQL functions",
+        "MODULE:FUNCTION",
+    ),
+)
+
+
 def shared_options(*, root: bool = False) -> Callable[[F], F]:
     """``-d``, ``-m``, ``--lock-timeout``, ``--format`` and ``--setup``, accepted before and after the subcommand.
 
@@ -143,61 +166,18 @@ def shared_options(*, root: bool = False) -> Callable[[F], F]:
     on the command line beats its env var.
     """
 
-    def envvar(name: str) -> str | None:
-        return name if root else None
-
-    options = [
-        click.option(
-            "--database",
-            "-d",
-            type=PATH,
-            envvar=envvar("HOMESECTIONS_DATABASE"),
-            expose_value=False,
-            callback=_remember("database"),
-            help=f"SQLite file to migrate [env: HOMESECTIONS_DATABASE; default: {DEFAULT_DATABASE}]",
-        ),
-        click.option(
-            "--migrations",
-            "-m",
-            type=PATH,
-            envvar=envvar("HOMESECTIONS_MIGRATIONS"),
-            expose_value=False,
-            callback=_remember("migrations"),
-            help="Directory of migration files [env: HOMESECTIONS_MIGRATIONS; default: the packaged ones]",
-        ),
-        click.option(
-            "--lock-timeout",
-            type=_SECONDS,
-            metavar="SECONDS",
-            envvar=envvar("HOMESECTIONS_LOCK_TIMEOUT"),
-            expose_value=False,
-            callback=_remember("lock_timeout"),
-            help="How long to wait for another writer "
-            f"[env: HOMESECTIONS_LOCK_TIMEOUT; default: {DEFAULT_LOCK_TIMEOUT:g}]",
-        ),
-        click.option(
-            "--format",
-            type=_FORMAT,
-            envvar=envvar("HOMESECTIONS_FORMAT"),
-            expose_value=False,
-            callback=_remember("format"),
-            help=f"How the migration files are laid out [env: HOMESECTIONS_FORMAT; default: {DEFAULT_FORMAT}]",
-        ),
-        click.option(
-            "--setup",
-            type=_SETUP,
-            metavar="MODULE:FUNCTION",
-            envvar=envvar("HOMESECTIONS_SETUP"),
-            expose_value=False,
-            callback=_remember("setup"),
-            help="Function called with each SQLite connection before any migration SQL, "
-            "e.g. to register SQL functions [env: HOMESECTIONS_SETUP]",
-        ),
-    ]
-
     def decorate(command: F) -> F:
-        for option in reversed(options):
-            command = option(command)
+        for names, key, kind, text, metavar in reversed(_SHARED_OPTIONS):
+            envvar = f"HOMESECTIONS_{key.upper()}"
+            command = click.option(
+                *names,
+                type=kind,
+                metavar=metavar,
+                envvar=envvar if root else None,
+                expose_value=False,
+                callback=_remember(key),
+                help=f"{text} [env: {envvar}]",
+            )(command)
         return command
 
     return decorate
