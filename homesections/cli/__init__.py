@@ -179,15 +179,7 @@ def migrate_up(
         raise click.UsageError("--to and --steps cannot be combined")
     shared = settings()
     if dry_run:
-        plan = runner.plan_migrate(
-            shared.database,
-            shared.migrations,
-            to=to,
-            steps=steps,
-            lock_timeout=shared.lock_timeout,
-            format=shared.format,
-            setup=shared.setup,
-        )
+        plan = runner.plan_migrate(shared.database, shared.migrations, to=to, steps=steps, **shared.runner_options)
         _print_plan("Would apply", plan, "up", verbose)
         if not plan:
             echo("Already up to date.")
@@ -197,13 +189,11 @@ def migrate_up(
         shared.migrations,
         to=to,
         steps=steps,
-        lock_timeout=shared.lock_timeout,
+        **shared.runner_options,
         on_applied=_print_result,
         backup=backup,
         on_backup=lambda path: echo(f"Backed up {shared.database} to {path}"),
         single_transaction=single_transaction,
-        format=shared.format,
-        setup=shared.setup,
     )
     if not applied:
         echo("Already up to date.")
@@ -249,14 +239,7 @@ def migrate_down(
         to = 0
     if dry_run:
         plan = runner.plan_rollback(
-            shared.database,
-            shared.migrations,
-            to=to,
-            steps=steps,
-            lock_timeout=shared.lock_timeout,
-            use_stored=stored,
-            format=shared.format,
-            setup=shared.setup,
+            shared.database, shared.migrations, to=to, steps=steps, **shared.runner_options, use_stored=stored
         )
         _print_plan("Would roll back", plan, "down", verbose)
         if not plan:
@@ -269,11 +252,9 @@ def migrate_down(
         shared.migrations,
         to=to,
         steps=steps,
-        lock_timeout=shared.lock_timeout,
+        **shared.runner_options,
         on_rolled_back=_print_result,
         use_stored=stored,
-        format=shared.format,
-        setup=shared.setup,
     )
     if not rolled_back:
         echo("Nothing to roll back.")
@@ -304,9 +285,7 @@ def status(ctx: click.Context, as_json: bool, exit_code: bool) -> None:
         homesections status --exit-code || homesections migrate up
     """
     shared = settings()
-    report = runner.status(
-        shared.database, shared.migrations, lock_timeout=shared.lock_timeout, format=shared.format, setup=shared.setup
-    )
+    report = runner.status(shared.database, shared.migrations, **shared.runner_options)
     echo(_status_json(report) if as_json else _status_table(report))
     if exit_code and not report.is_up_to_date:
         ctx.exit(1)

@@ -227,6 +227,11 @@ class Settings:
     format: Format = DEFAULT_FORMAT
     setup: Setup | None = None
 
+    @property
+    def runner_options(self) -> dict[str, Any]:
+        """What every runner call takes beside the database and the migrations."""
+        return {"lock_timeout": self.lock_timeout, "format": self.format, "setup": self.setup}
+
 
 def settings() -> Settings:
     """The shared options of the running command; ``--setup``'s function imported."""
