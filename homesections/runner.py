@@ -160,6 +160,7 @@ def migrate(
     db = Database.open(database, "create", lock_timeout, setup=setup)
     assert db is not None  # "create" always opens
     with db:
+        db.commit_by_truncating_the_journal()
         walk = _walk_in_one_transaction if single_transaction else _walk
         return rolled_back + walk(db, _UpPlan(available, to, steps), on_applied)
 
@@ -201,6 +202,7 @@ def rollback(
         plan.first({}, None)  # no database: only the target is checked
         return []
     with db:
+        db.commit_by_truncating_the_journal()
         return _walk(db, plan, on_rolled_back)
 
 

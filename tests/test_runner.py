@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import random
 import re
@@ -894,3 +895,48 @@ def test_results_compare_and_show_by_value(three_migrations: Path, db_path: Path
     assert hash(first.migrations[0]) == hash(homesections.MigrationStatus(1, "create_a", "pending", None))
     assert repr(first.migrations[0]) == "MigrationStatus(version=1, name='create_a', state='pending', applied_at=None)"
     assert first.migrations[0] != (1, "create_a", "pending", None)
+
+
+# --- the runner's journal: truncated at each commit, never left behind ---------------
+
+
+def test_a_wal_database_stays_in_wal(three_migrations: Path, db_path: Path) -> None:
+    with closing(sqlite3.connect(db_path)) as conn:
+        assert conn.execute("PRAGMA journal_mode = WAL").fetchone() == ("wal",)
+    homesections.migrate(db_path, three_migrations)
+    homesections.rollback(db_path, three_migrations)
+    with closing(sqlite3.connect(db_path)) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+@pytest.mark.parametrize("outcome", ["applied", "failed", "rolled back"])
+def test_no_journal_file_is_left_beside_the_database(migrations_dir: Path, db_path: Path, outcome: str) -> None:
+    write_migration(migrations_dir, "0001", "a", "CREATE TABLE a (id INTEGER);\n", "DROP TABLE a;\n")
+    write_migration(migrations_dir, "0002", "b", "CREATE TABLE b (id INTEGER);\n", "DROP TABLE b;\n")
+    if outcome == "failed":
+        write_migration(migrations_dir, "0003", "broken", "CREATE TABLE c (id INTEGER);\nSELECT * FROM nowhere;\n")
+    with contextlib.suppress(homesections.MigrationFailedError):
+        homesections.migrate(db_path, migrations_dir)
+    if outcome == "rolled back":
+        homesections.rollback(db_path, migrations_dir, to=0)
+    assert sorted(path.name for path in db_path.parent.iterdir()) == sorted([db_path.name, migrations_dir.name])
+    expected = {"applied": [1, 2], "failed": [1, 2], "rolled back": []}[outcome]
+    assert applied_versions(db_path) == expected
+
+
+def test_the_runner_commits_by_truncating_its_journal_not_by_deleting_it(migrations_dir: Path, db_path: Path) -> None:
+    # Seen from inside: during a migration, the journal file is there; in TRUNCATE mode the
+    # file of the migration before it was truncated, not deleted (same inode).
+    write_migration(migrations_dir, "0001", "a", "CREATE TABLE a (id INTEGER);\n", "DROP TABLE a;\n")
+    write_migration(migrations_dir, "0002", "b", "CREATE TABLE b (id INTEGER);\n", "DROP TABLE b;\n")
+    journal = Path(f"{db_path}-journal")
+    seen: list[tuple[int, int]] = []
+
+    def after_each(_result: homesections.MigrationResult) -> None:
+        stat = journal.stat()  # still there between two commits: truncated, not unlinked
+        seen.append((stat.st_ino, stat.st_size))
+
+    homesections.migrate(db_path, migrations_dir, on_applied=after_each)
+    assert len(seen) == 2 and seen[0][0] == seen[1][0]
+    assert all(size == 0 for _inode, size in seen)
+    assert not journal.exists()  # and removed when the run ends
