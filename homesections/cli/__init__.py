@@ -25,8 +25,8 @@ from ..errors import (
     ArgumentTypeError,
     HomesectionsError,
     LockTimeoutError,
-    MigrationFileError,
     NewerDatabaseError,
+    ProblemsError,
     RefusalError,
 )
 from ..runner import MigrationResult
@@ -59,7 +59,7 @@ def _error_lines(exc: HomesectionsError) -> list[str]:
     """The library's message in the CLI's words: options for arguments, one line per problem."""
     if isinstance(exc, ArgumentError | ArgumentTypeError):
         return [f"--{exc.argument.replace('_', '-')} {exc.value}: {exc.reason}"]
-    if isinstance(exc, MigrationFileError) and len(exc.problems) > 1:
+    if isinstance(exc, ProblemsError) and exc.listed:
         return [exc.summary, *exc.problems]
     if isinstance(exc, LockTimeoutError):
         return [f"{exc} (see --lock-timeout)"]
