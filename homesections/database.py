@@ -51,7 +51,10 @@ _RECORD = (
 # LIKE ignores ASCII case. A false match (a name holding the word) only means one more check.
 _ANY_FOREIGN_KEY = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND sql LIKE '%references%' LIMIT 1"
 
-_ANY_TABLE = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND substr(name, 1, 7) <> 'sqlite_' LIMIT 1"
+_ANY_TABLE = (
+    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND substr(name, 1, 7) <> 'sqlite_' "
+    "AND name <> 'schema_migrations' LIMIT 1"
+)
 
 # Other migration tools' history tables in SQLite, by tool, as each creates them (docs/adopting.md).
 # golang-migrate and dbmate both name theirs schema_migrations; its columns tell them apart.
@@ -363,7 +366,7 @@ class Database:
         return found
 
     def has_tables(self) -> bool:
-        """Whether any table exists besides SQLite's own."""
+        """Whether any table exists besides SQLite's own and ``schema_migrations``."""
         return self.conn.execute(_ANY_TABLE).fetchone() is not None
 
     def _bookkeeping_layout(self) -> dict[str, tuple[str, int]]:
