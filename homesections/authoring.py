@@ -268,6 +268,8 @@ class Index:
 
 @dataclass(frozen=True, slots=True)
 class Trigger:
+    """A trigger: its table, and its SQL normalised (no PRAGMA describes a trigger)."""
+
     table: str
     sql: str
 

@@ -365,6 +365,10 @@ class Database:
         found.update((tool, table) for tool, table in OTHER_HISTORY_TABLES.items() if table in present)
         return found
 
+    def create_bookkeeping(self) -> None:
+        """Create ``schema_migrations`` beside another tool's history, once ``adopt`` has taken that over."""
+        self.conn.execute(_CREATE_BOOKKEEPING)
+
     def has_tables(self) -> bool:
         """Whether any table exists besides SQLite's own and ``schema_migrations``."""
         return self.conn.execute(_ANY_TABLE).fetchone() is not None
