@@ -217,6 +217,10 @@ def test_adopt_takes_over_each_tools_history(runner: CliRunner, tool: str, times
     renamed = [f"Kept {tool}'s schema_migrations table as {kept_as}."] if kept_as != table else []
     assert result.stdout.splitlines() == [f"Adopted 2 migration(s) from {tool}.", *renamed]
     assert bookkeeping(db_path) == expected_rows(timestamped, [AUTHORS, BOOKS])
+    # Each row stores its down SQL, as migrate does: an older build can roll it back.
+    assert rows(db_path, "SELECT down_sql FROM schema_migrations ORDER BY version") == [
+        (m.down.text,) for m in discover(timestamped) if m.version in (AUTHORS, BOOKS)
+    ]
     assert rows(db_path, f'SELECT * FROM "{kept_as}"') == history_before  # kept, as it was
     # Ours now: the pending migration applies, and status is clean.
     up = ok(invoke(runner, ["-d", db_path, "-m", timestamped, "migrate", "up"]))
