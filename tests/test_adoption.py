@@ -734,3 +734,13 @@ def test_up_points_to_baseline_only_when_tables_exist_without_history(
     assert tables(made) == {"a"}
     with pytest.raises(homesections.MigrationFailedError, match="migrate baseline"):
         homesections.migrate(made, migrations_dir)
+    # A history of ours, emptied (downs that left their tables): that is not what baseline is for.
+    emptied = tmp_path / "emptied.db"
+    homesections.migrate(emptied, migrations_dir, to=1)
+    with closing(sqlite3.connect(emptied)) as conn, conn:
+        conn.execute("DELETE FROM schema_migrations")
+    line = assert_error(
+        invoke(runner, ["-d", emptied, "-m", migrations_dir, "migrate", "up"]), "table a already exists"
+    )
+    assert "migrate baseline" not in line, line
+
