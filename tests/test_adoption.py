@@ -744,3 +744,28 @@ def test_up_points_to_baseline_only_when_tables_exist_without_history(
     )
     assert "migrate baseline" not in line, line
 
+
+def test_adopt_and_baseline_read_the_other_tools_own_file_format(
+    runner: CliRunner, tmp_path: Path, db_path: Path
+) -> None:
+    dbmate_files = tmp_path / "db" / "migrations"
+    dbmate_files.mkdir(parents=True)
+    for version, name, up, down in TIMESTAMPED:
+        (dbmate_files / f"{version}_{name}.sql").write_text(
+            f"-- migrate:up\n{up}\n\n-- migrate:down\n{down}\n", encoding="utf-8"
+        )
+    tool_database(db_path, "dbmate", [AUTHORS, BOOKS])
+    args = ["--format", "dbmate", "-d", db_path, "-m", dbmate_files]
+    assert (
+        ok(invoke(runner, [*args, "migrate", "adopt"])).stdout.splitlines()[0] == "Adopted 2 migration(s) from dbmate."
+    )
+    expected = [(m.version, m.name, m.checksum) for m in discover(dbmate_files, format="dbmate")][:2]
+    assert bookkeeping(db_path) == expected
+    assert ok(invoke(runner, [*args, "migrate", "up"])).stdout.startswith(f"Applied {LABELS[YEAR]} (")
+
+    made = tmp_path / "made.db"
+    with closing(sqlite3.connect(made)) as conn, conn:
+        conn.executescript("\n".join(up for _version, _name, up, _down in TIMESTAMPED[:2]))
+    result = baseline(made, dbmate_files, to=BOOKS, format="dbmate")
+    assert [m.version for m in result.migrations] == [AUTHORS, BOOKS]
+    assert bookkeeping(made) == expected
