@@ -32,16 +32,7 @@ def migrate_baseline(to: int, force: bool, dry_run: bool) -> None:
         homesections -d cache.db migrate baseline --to 3
     """
     shared = settings()
-    result = baseline(
-        shared.database,
-        shared.migrations,
-        to=to,
-        force=force,
-        dry_run=dry_run,
-        lock_timeout=shared.lock_timeout,
-        format=shared.format,
-        setup=shared.setup,
-    )
+    result = baseline(shared.database, shared.migrations, to=to, force=force, dry_run=dry_run, **shared.runner_options)
     for difference in result.differences:
         click.echo(f"warning: {difference}", err=True)
     for note in result.notes:
@@ -75,14 +66,7 @@ def migrate_adopt(from_tool: str | None) -> None:
         homesections -d app.db -m db/migrations migrate adopt --from goose
     """
     shared = settings()
-    result = adopt(
-        shared.database,
-        shared.migrations,
-        from_tool=from_tool,
-        lock_timeout=shared.lock_timeout,
-        format=shared.format,
-        setup=shared.setup,
-    )
+    result = adopt(shared.database, shared.migrations, from_tool=from_tool, **shared.runner_options)
     for note in result.notes:
         echo(f"note: {note}")
     echo(f"Adopted {len(result.migrations)} migration(s) from {result.tool}.")
