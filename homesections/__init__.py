@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from .database import DEFAULT_LOCK_TIMEOUT
 from .discovery import Migration, MigrationFile, discover, packaged_migrations_dir
 from .errors import (
+    AdoptionError,
     ArgumentError,
     ArgumentTypeError,
     BookkeepingTableError,
@@ -28,8 +29,10 @@ from .errors import (
     MigrationsNotFoundError,
     MissingMigrationError,
     OutOfOrderError,
+    ProblemsError,
     RefusalError,
     ReplyError,
+    SchemaMismatchError,
     SetupError,
     TargetError,
 )
@@ -37,6 +40,7 @@ from .runner import MigrationResult, MigrationStatus, Status, migrate, plan_migr
 
 if TYPE_CHECKING:
     # Served on first use by __getattr__ below; imported here so type checkers see the real names.
+    from .adoption import AdoptResult, BaselineResult, adopt, baseline
     from .authoring import VerifyReport, dump_schema, new_migration, verify, write_schema
     from .plex import PlexHub, PlexItem, parse_hubs
     from .sections import (
@@ -53,8 +57,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_LOCK_TIMEOUT",
+    "AdoptResult",
+    "AdoptionError",
     "ArgumentError",
     "ArgumentTypeError",
+    "BaselineResult",
     "BookkeepingTableError",
     "CacheError",
     "CachedItem",
@@ -79,12 +86,16 @@ __all__ = [
     "OutOfOrderError",
     "PlexHub",
     "PlexItem",
+    "ProblemsError",
     "RefusalError",
     "ReplyError",
+    "SchemaMismatchError",
     "SetupError",
     "Status",
     "TargetError",
     "VerifyReport",
+    "adopt",
+    "baseline",
     "discover",
     "dump_schema",
     "home_screen",
@@ -105,6 +116,10 @@ __all__ = [
 # Modules an application's start-up (migrate) does not need, imported on first use:
 # each costs 4-8 ms to import (json, xml, pathlib, tempfile; docs/performance.md).
 _ON_FIRST_USE = {
+    "AdoptResult": "adoption",
+    "BaselineResult": "adoption",
+    "adopt": "adoption",
+    "baseline": "adoption",
     "VerifyReport": "authoring",
     "dump_schema": "authoring",
     "new_migration": "authoring",

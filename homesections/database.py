@@ -50,6 +50,19 @@ _RECORD = (
 # LIKE ignores ASCII case. A false match (a name holding the word) only means one more check.
 _ANY_FOREIGN_KEY = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND sql LIKE '%references%' LIMIT 1"
 
+_ANY_TABLE = (
+    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND substr(name, 1, 7) <> 'sqlite_' "
+    "AND name <> 'schema_migrations' LIMIT 1"
+)
+
+# Other migration tools' history tables in SQLite, by tool, as each creates them (docs/adopting.md).
+# golang-migrate and dbmate both name theirs schema_migrations; its columns tell them apart.
+OTHER_HISTORY_TABLES = {"goose": "goose_db_version", "sqlx": "_sqlx_migrations", "yoyo": "_yoyo_migration"}
+_OTHER_HISTORY_TABLES_PRESENT = (
+    "SELECT lower(name) FROM sqlite_master WHERE type = 'table' AND lower(name) IN "
+    f"({', '.join(repr(table) for table in OTHER_HISTORY_TABLES.values())})"
+)
+
 # Rows breaking a foreign key, counted per (child table, parent table).
 Violations = Counter[tuple[str, str]]
 
@@ -200,26 +213,31 @@ class Database:
     # --- the bookkeeping table ---
 
     def bookkeeping_columns(self) -> set[str]:
-        """The columns of our ``schema_migrations``; empty when it does not exist; refuse another tool's."""
-        columns = {
-            row[1]: (row[2].upper(), row[5]) for row in self.conn.execute("PRAGMA table_info(schema_migrations)")
-        }
-        if not columns:
-            return set()
-        if columns.get("version") == ("INTEGER", 1) and all(name in columns for name in BOOKKEEPING_COLUMNS):
+        """The columns of our ``schema_migrations``; empty when it does not exist; refuse another tool's history."""
+        columns = self._bookkeeping_layout()
+        if _is_ours(columns):
             return set(columns)
-        layout = ", ".join(f"{name} {kind}".strip() for name, (kind, _pk) in columns.items())
-        hint = (
-            " (golang-migrate's layout)"
-            if "dirty" in columns
-            else " (dbmate's layout?)"
-            if list(columns) == ["version"]
-            else ""
-        )
-        raise BookkeepingTableError(
-            f"{self.path}: has a schema_migrations table ({layout}){hint} that homesections did not create; "
-            "it will not use or change it: migrate a fresh database, or move that table away"
-        )
+        if columns:
+            layout = ", ".join(f"{name} {kind}".strip() for name, (kind, _pk) in columns.items())
+            tool = _owner_of_schema_migrations(columns)
+            hint = f" ({tool}'s layout)" if tool else ""
+            advice = (
+                "run `homesections migrate adopt` to take its history over"
+                if tool
+                else "migrate a fresh database, or move that table away"
+            )
+            raise BookkeepingTableError(
+                f"{self.path}: has a schema_migrations table ({layout}){hint} that homesections did not create; "
+                f"it will not use or change it: {advice}"
+            )
+        others = self.other_histories()
+        if others:
+            held = " and ".join(f"{tool} ({table})" for tool, table in others.items())
+            raise BookkeepingTableError(
+                f"{self.path}: holds the migration history of {held} and none of homesections'; "
+                "run `homesections migrate adopt` to take it over"
+            )
+        return set()
 
     def has_bookkeeping(self) -> bool:
         return bool(self.bookkeeping_columns())
@@ -329,6 +347,47 @@ class Database:
     def _scalar(self, sql: str) -> int:
         value: int = self.conn.execute(sql).fetchone()[0]
         return value
+
+    # --- other tools' histories, and databases that have none (baseline, adopt) ---
+
+    def owns_bookkeeping(self) -> bool:
+        """True when ``schema_migrations`` exists and is ours; never refuses."""
+        return _is_ours(self._bookkeeping_layout())
+
+    def other_histories(self) -> dict[str, str]:
+        """Other migration tools' history tables in this database, by tool: ``{"goose": "goose_db_version"}``."""
+        found = {}
+        owner = _owner_of_schema_migrations(self._bookkeeping_layout())
+        if owner is not None:
+            found[owner] = "schema_migrations"
+        present = {name for (name,) in self.conn.execute(_OTHER_HISTORY_TABLES_PRESENT)}
+        found.update((tool, table) for tool, table in OTHER_HISTORY_TABLES.items() if table in present)
+        return found
+
+    def create_bookkeeping(self) -> None:
+        """Create ``schema_migrations`` beside another tool's history, once ``adopt`` has taken that over."""
+        self.conn.execute(_CREATE_BOOKKEEPING)
+
+    def has_tables(self) -> bool:
+        """Whether any table exists besides SQLite's own and ``schema_migrations``."""
+        return self.conn.execute(_ANY_TABLE).fetchone() is not None
+
+    def _bookkeeping_layout(self) -> dict[str, tuple[str, int]]:
+        """The columns of ``schema_migrations``, whoever made it: name -> (declared type in capitals, pk position)."""
+        return {row[1]: (row[2].upper(), row[5]) for row in self.conn.execute("PRAGMA table_info(schema_migrations)")}
+
+
+def _is_ours(columns: dict[str, tuple[str, int]]) -> bool:
+    return columns.get("version") == ("INTEGER", 1) and all(name in columns for name in BOOKKEEPING_COLUMNS)
+
+
+def _owner_of_schema_migrations(columns: dict[str, tuple[str, int]]) -> str | None:
+    """The tool that makes a ``schema_migrations`` like this: golang-migrate (version, dirty), dbmate (version text)."""
+    if "version" in columns and "dirty" in columns:
+        return "golang-migrate"
+    if list(columns) == ["version"] and any(kind in columns["version"][0] for kind in ("CHAR", "CLOB", "TEXT")):
+        return "dbmate"
+    return None
 
 
 def _refuse_attach(action: int, *_args: object) -> int:

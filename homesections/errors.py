@@ -37,12 +37,13 @@ class TargetError(ArgumentError):
     """``to`` names a version that is neither on disk nor applied."""
 
 
-class MigrationFileError(HomesectionsError):
-    """The migrations on disk are unusable: caught before anything runs.
+class ProblemsError(HomesectionsError):
+    """An error that may list several problems found at once.
 
-    ``problems`` lists every problem found, one sentence each. With more
-    than one, ``summary`` says how many and where, and the message is the
-    summary followed by one indented line per problem.
+    ``problems`` lists every problem, one sentence each. When given,
+    ``summary`` says how many and where, and the message is the summary
+    followed by one indented line per problem; otherwise the summary is the
+    one problem.
     """
 
     def __init__(self, summary: str, problems: list[str] | None = None) -> None:
@@ -50,6 +51,15 @@ class MigrationFileError(HomesectionsError):
         self.problems = problems if problems else [summary]
         lines = [summary, *(f"  {problem}" for problem in problems)] if problems else [summary]
         super().__init__("\n".join(lines))
+
+    @property
+    def listed(self) -> bool:
+        """True when the problems follow the summary, one line each."""
+        return self.problems != [self.summary]
+
+
+class MigrationFileError(ProblemsError):
+    """The migrations on disk are unusable: caught before anything runs."""
 
 
 class MigrationsNotFoundError(MigrationFileError):
@@ -86,6 +96,19 @@ class ChecksumMismatchError(RefusalError):
 
 class OutOfOrderError(RefusalError):
     """A pending migration is older than the newest applied one."""
+
+
+class AdoptionError(ProblemsError, RefusalError):
+    """``baseline`` or ``adopt`` cannot take this database over; nothing was changed.
+
+    Another tool's history is dirty or names versions without a file here,
+    the database already has a homesections history, or it holds no
+    history that could be taken over.
+    """
+
+
+class SchemaMismatchError(AdoptionError):
+    """``baseline``: the database's schema is not the one the migrations produce; ``problems`` lists each difference."""
 
 
 class MissingMigrationError(RefusalError):

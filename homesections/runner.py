@@ -134,6 +134,7 @@ def migrate(
     _check_callback("setup", setup)
     _check_choice("on_newer", on_newer, ("keep", "error", "rollback"))
     rolled_back: list[MigrationResult] = []
+    untracked_tables = False  # tables, but no schema_migrations: a failing first migration says so
     db = Database.open(database, "read", lock_timeout, setup=setup)
     if db is None:
         _check_before_applying(available, single_transaction)  # all pending: refuse before creating anything
@@ -141,6 +142,7 @@ def migrate(
         with db:  # look before writing: an up-to-date database is only read
             with db.transaction(write=False):
                 applied = db.applied()
+                untracked_tables = not applied and not db.owns_bookkeeping() and db.has_tables()
             newer = _newer(available, applied)
             if newer and on_newer == "error":
                 raise NewerDatabaseError(_newer_message(db.path, newer, available), "on_newer='rollback'")
@@ -162,7 +164,17 @@ def migrate(
     with db:
         db.commit_by_truncating_the_journal()
         walk = _walk_in_one_transaction if single_transaction else _walk
-        return rolled_back + walk(db, _UpPlan(available, to, steps), on_applied)
+        try:
+            return rolled_back + walk(db, _UpPlan(available, to, steps), on_applied)
+        except MigrationFailedError as exc:
+            if not untracked_tables or db.owns_bookkeeping():  # a step committed: not the first to fail
+                raise
+            # Typically "table sources already exists": say why, and what to do instead.
+            raise type(exc)(
+                f"{exc} ({db.path} already holds tables but no migration history: "
+                "if they are what the migrations up to some VERSION create, record those as applied "
+                "with `homesections migrate baseline --to VERSION`)"
+            ) from None
 
 
 def _back_up(db: Database, version: int, on_backup: Callable[[str], None] | None) -> None:

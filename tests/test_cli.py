@@ -928,7 +928,7 @@ def test_a_no_op_run_loads_nothing_beyond_click_and_sqlite3(tmp_path: Path, comm
     ("words", "expected"),
     [
         ("homesections ", {"migrate", "schema", "sections", "status"}),
-        ("homesections migrate ", {"up", "down", "new", "verify"}),
+        ("homesections migrate ", {"up", "down", "new", "verify", "baseline", "adopt"}),
         ("homesections sections ", {"import", "show", "stale"}),
     ],
 )

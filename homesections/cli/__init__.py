@@ -6,8 +6,8 @@ click's own usage errors exit with 2.
 
 This module holds what runs at an application's every start and in CI:
 ``migrate up``, ``migrate down`` and ``status``. The authoring commands
-(``cli/authoring.py``) and the sections ones (``cli/sections.py``) load
-only when named.
+(``cli/authoring.py``), the adoption ones (``cli/adoption.py``) and the
+sections ones (``cli/sections.py``) load only when named.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from ..errors import (
     ArgumentTypeError,
     HomesectionsError,
     LockTimeoutError,
-    MigrationFileError,
     NewerDatabaseError,
+    ProblemsError,
     RefusalError,
 )
 from ..runner import MigrationResult
@@ -59,7 +59,7 @@ def _error_lines(exc: HomesectionsError) -> list[str]:
     """The library's message in the CLI's words: options for arguments, one line per problem."""
     if isinstance(exc, ArgumentError | ArgumentTypeError):
         return [f"--{exc.argument.replace('_', '-')} {exc.value}: {exc.reason}"]
-    if isinstance(exc, MigrationFileError) and len(exc.problems) > 1:
+    if isinstance(exc, ProblemsError) and exc.listed:
         return [exc.summary, *exc.problems]
     if isinstance(exc, LockTimeoutError):
         return [f"{exc} (see --lock-timeout)"]
@@ -136,7 +136,12 @@ def main() -> None:
 
 
 @main.group(
-    lazy={"new": "homesections.cli.authoring:migrate_new", "verify": "homesections.cli.authoring:migrate_verify"}
+    lazy={
+        "new": "homesections.cli.authoring:migrate_new",
+        "verify": "homesections.cli.authoring:migrate_verify",
+        "baseline": "homesections.cli.adoption:migrate_baseline",
+        "adopt": "homesections.cli.adoption:migrate_adopt",
+    }
 )
 @shared_options()
 def migrate() -> None:

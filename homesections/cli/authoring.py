@@ -48,9 +48,10 @@ def migrate_verify() -> None:
     """Prove every migration reversible, on a scratch database.
 
     For each migration in order: apply it, roll it back, check the schema
-    is exactly what it was before, apply it again. Also reports migrations
-    applied to --database (when it exists) whose up file changed since.
-    Never writes the real database.
+    is exactly what it was before, apply it again. A down that fails or
+    does not restore the schema is reported and the check goes on; an up
+    that fails ends it. Also reports migrations applied to --database (when
+    it exists) whose up file changed since. Never writes the real database.
 
     \b
     Example:
@@ -61,8 +62,13 @@ def migrate_verify() -> None:
     report = verify(shared.migrations, shared.database, format=shared.format, setup=shared.setup)
     for finding in report.findings:
         echo(finding)
+    if report.unchecked:
+        echo(f"Could not be checked, as an up failed: {', '.join(report.unchecked)}")
     if report.findings:
-        raise RefusalError(f"migrate verify: {len(report.findings)} problem(s) in {len(report.checked)} migration(s)")
+        raise RefusalError(
+            f"migrate verify: {len(report.findings)} problem(s); "
+            f"{len(report.fully_checked)} of {len(report.checked)} migration(s) fully checked"
+        )
     irreversible = f"; irreversible, not rolled back: {', '.join(report.irreversible)}" if report.irreversible else ""
     echo(f"Verified {len(report.checked)} migration(s): each down restores the schema before its up{irreversible}.")
 
