@@ -894,3 +894,21 @@ def test_results_compare_and_show_by_value(three_migrations: Path, db_path: Path
     assert hash(first.migrations[0]) == hash(homesections.MigrationStatus(1, "create_a", "pending", None))
     assert repr(first.migrations[0]) == "MigrationStatus(version=1, name='create_a', state='pending', applied_at=None)"
     assert first.migrations[0] != (1, "create_a", "pending", None)
+
+
+def test_every_error_class_can_be_caught_by_its_name_from_the_package() -> None:
+    # An application catches homesections.NewerDatabaseError (on_newer="error") or
+    # homesections.SQLiteVersionError by name, as it does LockTimeoutError.
+    from homesections import errors
+
+    public = {
+        name
+        for name, value in vars(errors).items()
+        if isinstance(value, type) and issubclass(value, errors.HomesectionsError) and not name.startswith("_")
+    }
+    missing = sorted(
+        name
+        for name in public
+        if getattr(homesections, name, None) is not getattr(errors, name) or name not in homesections.__all__
+    )
+    assert missing == []
