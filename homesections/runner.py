@@ -131,7 +131,8 @@ def migrate(
     results: list[MigrationResult] = []
     db = Database.open(database, "read", lock_timeout)
     if db is None:
-        _check_before_applying(available, single_transaction)  # all pending: refuse before creating anything
+        # All of them pending, up to ``to``: refuse before creating anything.
+        _check_before_applying(_plan_up(available, {}, to)[0], single_transaction)
     else:
         with db:
             with db.transaction(write=False):
