@@ -186,6 +186,35 @@ def test_a_full_disk_behind_stdout_is_an_error_line(
         assert applied_versions(db_path) == applied
 
 
+@pytest.mark.parametrize(
+    "args",
+    [["status", "--exit-code"], ["--version"], ["--help"], ["migrate", "up", "--help"]],
+    ids=["status-exit-code-pending", "version", "help", "subcommand-help"],
+)
+def test_output_lost_before_an_early_exit_is_an_error_line_too(
+    three_migrations: Path, db_path: Path, args: list[str]
+) -> None:
+    # Commands that end through click's exit (status --exit-code with something pending, the
+    # eager --version and --help) lose their output just the same.
+    # kills: reporting lost output only when the command returns normally (status --exit-code
+    # then exits 1 silently, --version exits 0, the root's --help prints a traceback)
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here")
+    with open("/dev/full", "wb") as full:
+        result = subprocess.run(
+            [console_script(), "-d", db_path, "-m", three_migrations, *args],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=child_env(),
+            timeout=SUBPROCESS_TIMEOUT,
+            check=False,
+        )
+    assert result.returncode == 1, result.stderr
+    one_error_line(result.stderr, "error: cannot write to standard output (No space left on device)")
+    assert not db_path.exists()
+
+
 # --- 3. messages with newlines: one error line; several problems: one line each ---------------
 
 
