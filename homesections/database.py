@@ -333,11 +333,13 @@ def _create(path: str) -> None:
     and of two runners creating it at once, the first link wins and both
     use that file.
     """
-    directory = os.path.dirname(os.path.abspath(path))
+    # A link to a database not created yet: create the file it names.
+    real = os.path.realpath(path) if os.path.islink(path) else path
+    directory = os.path.dirname(os.path.abspath(real))
     _make_private_directories(path, directory)
     if not os.access(directory, os.W_OK):
         raise DatabaseError(f"{path}: read-only ({directory} is not writable); migrations need write access")
-    temporary = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.new")
+    temporary = os.path.join(directory, f".{os.path.basename(real)}.{os.getpid()}.new")
     try:
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         os.fchmod(descriptor, 0o600)  # whatever the umask
@@ -348,7 +350,7 @@ def _create(path: str) -> None:
         finally:
             conn.close()
         with suppress(FileExistsError):  # another runner linked its own first: use that one
-            os.link(temporary, path)
+            os.link(temporary, real)
     except sqlite3.Error as exc:
         raise database_error(path, exc, 0) from None
     except OSError as exc:

@@ -676,6 +676,37 @@ def test_the_cli_creates_a_private_database_under_umask_000(tmp_path: Path, thre
     assert mode_of(database.parent) == 0o700
 
 
+@pytest.mark.parametrize("umask", [0o022, 0o000], ids=oct)
+def test_a_new_database_behind_a_dangling_link_is_created_whole_and_private(
+    tmp_path: Path, three_migrations: Path, umask: int
+) -> None:
+    # The application's configured path is a link to a database not created yet.
+    # kills: linking the new file at the link's own path in _create() (the link is in the way,
+    # so SQLite creates the target itself: 0644 less the umask, and not whole)
+    (tmp_path / "elsewhere").mkdir()
+    link = tmp_path / "cache.db"
+    link.symlink_to(tmp_path / "elsewhere" / "real.db")
+    previous = os.umask(umask)
+    try:
+        homesections.migrate(link, three_migrations)
+    finally:
+        os.umask(previous)
+    assert link.is_symlink()
+    assert mode_of(tmp_path / "elsewhere" / "real.db") == 0o600
+    assert listing(tmp_path / "elsewhere") == ["real.db"]
+    assert applied_versions(link) == [1, 2, 3]
+
+
+def test_a_database_path_ending_in_a_slash_creates_nothing(
+    runner: CliRunner, three_migrations: Path, in_tmp: Path
+) -> None:
+    # kills: creating the file the path names without its slash (x/ would become a file x)
+    assert_error(
+        invoke(runner, ["-d", "x/", "-m", three_migrations, "migrate", "up"]), "x/: cannot create the database"
+    )
+    assert listing(in_tmp) == []
+
+
 @pytest.mark.parametrize("mode", [0o644, 0o640, 0o666], ids=oct)
 def test_an_existing_database_keeps_its_mode(three_migrations: Path, db_path: Path, mode: int) -> None:
     # kills: a chmod of an existing database (to 0600) anywhere on the way
