@@ -10,7 +10,6 @@ codes into sentences about this database.
 
 from __future__ import annotations
 
-import math
 import os
 import sqlite3
 from collections import Counter
@@ -70,7 +69,8 @@ def check_lock_timeout(lock_timeout: object) -> float:
     """The lock timeout as seconds, or an error a caller can catch as ``ValueError``/``TypeError``."""
     if isinstance(lock_timeout, bool) or not isinstance(lock_timeout, int | float):
         raise ArgumentTypeError("lock_timeout", lock_timeout, "must be a number of seconds")
-    if math.isnan(lock_timeout) or not 0 <= lock_timeout <= MAX_LOCK_TIMEOUT:
+    # NaN is the one value unequal to itself: no need to import math at every start-up.
+    if lock_timeout != lock_timeout or not 0 <= lock_timeout <= MAX_LOCK_TIMEOUT:
         raise ArgumentError(
             "lock_timeout", lock_timeout, f"must be between 0 and {MAX_LOCK_TIMEOUT:,.0f} seconds (SQLite's limit)"
         )
