@@ -387,10 +387,11 @@ def _holds_frames(wal: str) -> bool:
 def _check_writable(path: str) -> None:
     """Refuse a read-only file or directory before SQLite half-opens it read-only.
 
-    The directory is the real file's: SQLite writes its journal beside the
-    file a symbolic link points to.
+    Both are the real file's: SQLite writes its journal beside the file a
+    symbolic link points to, and the message names what is read-only.
     """
-    for target in (path, os.path.dirname(os.path.realpath(path))):
+    real = os.path.realpath(path)
+    for target in (real, os.path.dirname(real)):
         if not os.access(target, os.W_OK):
             raise DatabaseError(f"{path}: read-only ({target} is not writable); migrations need write access")
 

@@ -303,7 +303,7 @@ def test_a_database_linked_into_a_read_only_directory_is_refused_naming_it(tmp_p
     # SQLite writes its journal beside the real file, so that directory must be writable.
     # kills: checking the link's directory (os.path.dirname(path)) instead of the real file's:
     # the run then starts migration 2 and SQLite fails on the journal, an error that names
-    # 0002_create_b.up.sql
+    # 0002_create_b.up.sql; and naming the link where the real file is read-only
     migrations = tmp_path / "migrations"
     write_migration(migrations, "0001", "create_a", "CREATE TABLE a (id INTEGER);\n", "DROP TABLE a;\n")
     write_migration(migrations, "0002", "create_b", "CREATE TABLE b (id INTEGER);\n", "DROP TABLE b;\n")
@@ -325,8 +325,8 @@ def test_a_database_linked_into_a_read_only_directory_is_refused_naming_it(tmp_p
 
     assert result.returncode == 1, (result.stdout, result.stderr)
     line = one_error_line(result.stderr, f"{link}: read-only", "need write access")
-    if file_writable:
-        assert f"({target_dir} is not writable)" in line
+    not_writable = target_dir if file_writable else database
+    assert f"({not_writable} is not writable)" in line  # the real file or its directory, not the link
     assert ".sql" not in line
     assert result.stdout == ""
     assert database.read_bytes() == before
