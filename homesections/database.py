@@ -85,7 +85,8 @@ def check_lock_timeout(lock_timeout: object) -> float:
     """The lock timeout as seconds, or an error a caller can catch as ``ValueError``/``TypeError``."""
     if isinstance(lock_timeout, bool) or not isinstance(lock_timeout, int | float):
         raise ArgumentTypeError("lock_timeout", lock_timeout, "must be a number of seconds")
-    if lock_timeout != lock_timeout or not 0 <= lock_timeout <= MAX_LOCK_TIMEOUT:  # NaN; math would load a module
+    # NaN is the one value unequal to itself: no need to import math at every start-up.
+    if lock_timeout != lock_timeout or not 0 <= lock_timeout <= MAX_LOCK_TIMEOUT:
         raise ArgumentError(
             "lock_timeout", lock_timeout, f"must be between 0 and {MAX_LOCK_TIMEOUT:,.0f} seconds (SQLite's limit)"
         )
@@ -446,11 +447,13 @@ def _create(path: str, setup: Setup | None) -> None:
     and of two runners creating it at once, the first link wins and both
     use that file.
     """
-    directory = os.path.dirname(os.path.abspath(path))
+    # A link to a database not created yet: create the file it names.
+    real = os.path.realpath(path) if os.path.islink(path) else path
+    directory = os.path.dirname(os.path.abspath(real))
     _make_private_directories(path, directory)
     if not os.access(directory, os.W_OK):
         raise DatabaseError(f"{path}: read-only ({directory} is not writable); migrations need write access")
-    temporary = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.new")
+    temporary = os.path.join(directory, f".{os.path.basename(real)}.{os.getpid()}.new")
     try:
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         os.fchmod(descriptor, 0o600)  # whatever the umask
@@ -463,7 +466,7 @@ def _create(path: str, setup: Setup | None) -> None:
         finally:
             conn.close()
         with suppress(FileExistsError):  # another runner linked its own first: use that one
-            os.link(temporary, path)
+            os.link(temporary, real)
     except sqlite3.Error as exc:
         raise database_error(path, exc, 0) from None
     except OSError as exc:
@@ -500,10 +503,11 @@ def _holds_frames(wal: str) -> bool:
 def _check_writable(path: str) -> None:
     """Refuse a read-only file or directory before SQLite half-opens it read-only.
 
-    The directory is the real file's: SQLite writes its journal beside the
-    file a symbolic link points to.
+    Both are the real file's: SQLite writes its journal beside the file a
+    symbolic link points to, and the message names what is read-only.
     """
-    for target in (path, os.path.dirname(os.path.realpath(path))):
+    real = os.path.realpath(path)
+    for target in (real, os.path.dirname(real)):
         if not os.access(target, os.W_OK):
             raise DatabaseError(f"{path}: read-only ({target} is not writable); migrations need write access")
 

@@ -391,7 +391,7 @@ def stored_migration(version: int, name: str, down_sql: str, format: Format, ori
     """
     label = f"{version:04d}_{name}"
     kind = GolangMigrateFile if format == "golang-migrate" else MigrationFile
-    down = kind(f"{label} down, as stored in {origin}", text=down_sql)
+    down = kind(f"{label}.down.sql (stored in {origin})", text=down_sql)
     up = MigrationFile(f"{label}.sql" if format == "dbmate" else f"{label}.up.sql", text="")
     return Migration(version, name, up, down, format)
 

@@ -137,7 +137,8 @@ def migrate(
     untracked_tables = False  # tables, but no schema_migrations: a failing first migration says so
     db = Database.open(database, "read", lock_timeout, setup=setup)
     if db is None:
-        _check_before_applying(available, single_transaction)  # all pending: refuse before creating anything
+        # All of them pending, up to ``to``: refuse before creating anything.
+        _check_before_applying(_plan_up(available, {}, to)[0], single_transaction)
     else:
         with db:  # look before writing: an up-to-date database is only read
             with db.transaction(write=False):
@@ -661,6 +662,7 @@ def _check_before_applying(migrations: Sequence[Migration], single_transaction: 
                 f"{migration.up.filename}: holds no SQL statement; write the migration before applying it"
             )
         _ = migration.down.statements
+        _ = migration.down.required_sqlite  # a misspelled directive is refused now; the version when it runs
         _check_sqlite_version(migration.up, "applied")
         if single_transaction and not migration.up.transactional:
             raise RefusalError(

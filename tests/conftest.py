@@ -5,9 +5,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import selectors
+import shlex
+import shutil
 import sqlite3
+import subprocess
+import sys
+import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -19,6 +25,7 @@ from homesections.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED_MIGRATIONS = REPO / "sql"
+SUBPROCESS_TIMEOUT = 60  # the bound on any wait for a child process; none should come near it
 
 
 def write_migration(directory: Path, version: str, name: str, up: str, down: str = "") -> None:
@@ -26,6 +33,13 @@ def write_migration(directory: Path, version: str, name: str, up: str, down: str
     directory.mkdir(parents=True, exist_ok=True)
     (directory / f"{version}_{name}.up.sql").write_text(up, encoding="utf-8")
     (directory / f"{version}_{name}.down.sql").write_text(down, encoding="utf-8")
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No HOMESECTIONS_* variable from the outer environment reaches an in-process run."""
+    for name in [name for name in os.environ if name.startswith("HOMESECTIONS_")]:
+        monkeypatch.delenv(name)
 
 
 @pytest.fixture
@@ -85,6 +99,21 @@ def snapshot() -> Callable[[Path], bytes]:
 
 
 # --- the CLI in-process, shared by the CLI test modules ---
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    """click's runner, for ``invoke``."""
+    return CliRunner()
+
+
+@pytest.fixture
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Run in a fresh empty working directory under tmp_path."""
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    return cwd
 
 
 def invoke(runner: CliRunner, args: Sequence[str | os.PathLike[str]], **kwargs: object) -> Result:
@@ -267,3 +296,105 @@ def read_value(value: Any, read: type) -> Any:
 
 def read_flag(value: Any) -> bool:
     return value is True or value == "1"
+
+
+# --- real processes, shared by the test modules that need one ---
+
+
+def console_script() -> str:
+    """The installed ``homesections`` console script."""
+    beside = Path(sys.executable).parent / "homesections"
+    if beside.is_file():
+        return os.fspath(beside)
+    found = shutil.which("homesections")
+    if found is None:
+        pytest.fail("the homesections console script is not installed")
+    return found
+
+
+def child_env() -> dict[str, str]:
+    """The test's environment without HOMESECTIONS_* variables."""
+    return {key: value for key, value in os.environ.items() if not key.startswith("HOMESECTIONS_")}
+
+
+def run(args: Sequence[str | os.PathLike[str]], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run a command to completion (bounded) in ``cwd``, capturing both streams as text."""
+    return subprocess.run(
+        [os.fspath(arg) for arg in args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT,
+        env=child_env(),
+        check=False,
+    )
+
+
+@pytest.fixture
+def spawn() -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
+    """Start a child process; at teardown, kill whatever a failed test left running."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(args: Sequence[str | os.PathLike[str]], **kwargs: object) -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen([os.fspath(arg) for arg in args], env=child_env(), **kwargs)  # type: ignore[call-overload]
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=SUBPROCESS_TIMEOUT)
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def read_until(fd: int, marker: bytes, timeout: float) -> bytes:
+    """Read ``fd`` until ``marker`` has arrived; fail on EOF or after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    data = b""
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_READ)
+        while marker not in data:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                pytest.fail(f"no {marker!r} within {timeout} s; got {data!r}")
+            if not selector.select(remaining):
+                continue
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                pytest.fail(f"pipe closed before {marker!r}; got {data!r}")
+            data += chunk
+    return data
+
+
+def read_only_runner(directory: Path, *, writable: Sequence[Path] = ()) -> list[str]:
+    """A command prefix under which ``directory`` cannot be written, even by root.
+
+    As root, permission bits stop nothing, so the directory is bind-mounted
+    read-only in a private mount namespace (the kernel then answers EROFS);
+    as any other user, taking away the write bits is enough. The files in
+    ``writable`` stay writable (bound read-write on top): a database file
+    that may be written in a directory that may not.
+    """
+    if os.geteuid() != 0:
+        for path in directory.iterdir():
+            if path not in writable:
+                path.chmod(0o444)
+        directory.chmod(0o555)
+        return []
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        pytest.skip("running as root without unshare(1): no way to make a path read-only")
+    where = shlex.quote(os.fspath(directory))
+    mounts = [f"mount --bind {where} {where}", f"mount -o remount,bind,ro {where}"]
+    for path in writable:
+        kept = shlex.quote(os.fspath(path))
+        mounts += [f"mount --bind {kept} {kept}", f"mount -o remount,bind,rw {kept}"]
+    probe = subprocess.run(
+        [unshare, "-m", "sh", "-c", " && ".join(mounts)], capture_output=True, timeout=SUBPROCESS_TIMEOUT
+    )
+    if probe.returncode != 0:
+        pytest.skip(f"running as root and cannot bind-mount read-only here: {probe.stderr.decode().strip()}")
+    return [unshare, "-m", "sh", "-c", " && ".join([*mounts, 'exec "$@"']), "sh"]

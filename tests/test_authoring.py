@@ -56,11 +56,6 @@ def _guard_shipped_sql(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     assert _tree(SHIPPED_MIGRATIONS) == before, "a test changed the shipped sql/ directory"
 
 
-@pytest.fixture
-def runner() -> CliRunner:
-    return CliRunner()
-
-
 def make_db(path: Path, *statements: str) -> Path:
     """A real SQLite file holding ``statements`` (a database another tool could have made)."""
     conn = sqlite3.connect(path)

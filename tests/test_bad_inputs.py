@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import random
 import select
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -26,7 +25,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import write_migration
+from conftest import child_env, console_script, write_migration
 
 import homesections
 from homesections.cli import main
@@ -69,16 +68,6 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
 
 
-def _script() -> str:
-    beside = Path(sys.executable).parent / "homesections"
-    if beside.is_file():
-        return os.fspath(beside)
-    found = shutil.which("homesections")
-    if found is None:
-        pytest.fail("the homesections console script is not installed")
-    return found
-
-
 def run(via: str, args: Sequence[str | os.PathLike[str]]) -> Outcome:
     """Run ``homesections ARGS`` in-process ("cli") or as the console script ("script"), in the cwd."""
     argv = [os.fspath(arg) for arg in args]
@@ -86,9 +75,13 @@ def run(via: str, args: Sequence[str | os.PathLike[str]]) -> Outcome:
         result = CliRunner().invoke(main, argv, prog_name="homesections")
         deliberate = result.exception is None or isinstance(result.exception, SystemExit)
         return Outcome(via, result.exit_code, result.stdout, result.stderr, deliberate)
-    env = {key: value for key, value in os.environ.items() if not key.startswith("HOMESECTIONS_")}
     completed = subprocess.run(
-        [_script(), *argv], capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT, env=env, check=False
+        [console_script(), *argv],
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT,
+        env=child_env(),
+        check=False,
     )
     return Outcome(via, completed.returncode, completed.stdout, completed.stderr, True)
 

@@ -12,40 +12,38 @@ import importlib.metadata
 import json
 import os
 import re
-import shutil
 import sqlite3
-import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import SHIPPED_MIGRATIONS, applied_versions, assert_error, invoke, ok, tables, write_migration
+from conftest import (
+    SHIPPED_MIGRATIONS,
+    applied_versions,
+    assert_error,
+    console_script,
+    invoke,
+    ok,
+    read_only_runner,
+    run,
+    tables,
+    write_migration,
+)
 
 import homesections
 from homesections.cli import main
 
-ENV_VARS = ("HOMESECTIONS_DATABASE", "HOMESECTIONS_MIGRATIONS", "HOMESECTIONS_LOCK_TIMEOUT")
 DURATION = r"\((?:\d+(?:\.\d+)? ms|\d+(?:\.\d+)? s)\)"
 ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 LABELS = ("0001_create_a", "0002_create_b", "0003_create_c")
-SUBPROCESS_TIMEOUT = 60
 
 
 # --- helpers -----------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No HOMESECTIONS_* variable from the outer environment leaks into a test."""
-    for name in ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def runner() -> CliRunner:
-    return CliRunner()
+pytestmark = pytest.mark.usefixtures("clean_env")
 
 
 def assert_usage_error(result: Result) -> None:
@@ -79,15 +77,6 @@ def status_json(runner: CliRunner, db: Path, migrations: Path) -> dict:
 
 def states(report: dict) -> dict[int, str]:
     return {m["version"]: m["state"] for m in report["migrations"]}
-
-
-@pytest.fixture
-def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Run in a fresh empty working directory under tmp_path."""
-    cwd = tmp_path / "cwd"
-    cwd.mkdir()
-    monkeypatch.chdir(cwd)
-    return cwd
 
 
 # --- migrate up ----------------------------------------------------------------
@@ -697,45 +686,19 @@ def test_help_has_example(runner: CliRunner, command: list[str], flag: str) -> N
 # --- real processes ------------------------------------------------------------------
 
 
-def _script() -> str:
-    beside = Path(sys.executable).parent / "homesections"
-    if beside.is_file():
-        return os.fspath(beside)
-    found = shutil.which("homesections")
-    if found is None:
-        pytest.fail("the homesections console script is not installed")
-    return found
-
-
-def _env() -> dict[str, str]:
-    return {key: value for key, value in os.environ.items() if not key.startswith("HOMESECTIONS_")}
-
-
-def run(args: Sequence[str | os.PathLike[str]], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [os.fspath(arg) for arg in args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=SUBPROCESS_TIMEOUT,
-        env=_env(),
-        check=False,
-    )
-
-
 def test_console_script_migrate_up_in_cwd(tmp_path: Path) -> None:
-    result = run([_script(), "migrate", "up"], tmp_path)
+    result = run([console_script(), "migrate", "up"], tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     applied_lines(result.stdout, "Applied", shipped_labels())
     assert applied_versions(tmp_path / "homesections.db") == [int(label[:4]) for label in shipped_labels()]
-    again = run([_script(), "migrate", "up"], tmp_path)
+    again = run([console_script(), "migrate", "up"], tmp_path)
     assert again.returncode == 0, again.stderr
     assert again.stdout == "Already up to date.\n"
 
 
 def test_console_script_exit_codes(tmp_path: Path) -> None:
-    script = _script()
+    script = console_script()
     directory = tmp_path / "a-directory"
     directory.mkdir()
 
@@ -760,7 +723,7 @@ def test_console_script_exit_codes(tmp_path: Path) -> None:
 
 
 def test_console_script_status_exit_code(tmp_path: Path) -> None:
-    script = _script()
+    script = console_script()
     assert run([script, "status", "--exit-code"], tmp_path).returncode == 1
     assert run([script, "migrate", "up"], tmp_path).returncode == 0
     final = run([script, "status", "--exit-code"], tmp_path)
@@ -791,38 +754,6 @@ def test_python_dash_m_usage_error(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def _read_only_runner(directory: Path) -> list[str]:
-    """A command prefix under which ``directory`` cannot be written, even by root.
-
-    As root, permission bits stop nothing, so the directory is bind-mounted
-    read-only in a private mount namespace (the kernel then answers EROFS);
-    as any other user, taking away the write bits is enough.
-    """
-    if os.geteuid() != 0:
-        for path in directory.iterdir():
-            path.chmod(0o444)
-        directory.chmod(0o555)
-        return []
-    unshare = shutil.which("unshare")
-    if unshare is None:
-        pytest.skip("running as root without unshare(1): no way to make a path read-only")
-    probe = subprocess.run(
-        [
-            unshare,
-            "-m",
-            "sh",
-            "-c",
-            f'mount --bind "{directory}" "{directory}" && mount -o remount,bind,ro "{directory}"',
-        ],
-        capture_output=True,
-        timeout=30,
-    )
-    if probe.returncode != 0:
-        pytest.skip(f"running as root and cannot bind-mount read-only here: {probe.stderr.decode().strip()}")
-    mount = f'mount --bind "{directory}" "{directory}" && mount -o remount,bind,ro "{directory}" && exec "$@"'
-    return [unshare, "-m", "sh", "-c", mount, "sh"]
-
-
 @pytest.mark.parametrize("command", [["migrate", "up"], ["migrate", "down"]])
 def test_read_only_database_is_a_clear_error_and_unchanged(tmp_path: Path, command: list[str]) -> None:
     directory = tmp_path / "ro"
@@ -832,9 +763,9 @@ def test_read_only_database_is_a_clear_error_and_unchanged(tmp_path: Path, comma
         conn.execute("CREATE TABLE kept (id INTEGER)")
     conn.close()
     before = database.read_bytes()
-    prefix = _read_only_runner(directory)
+    prefix = read_only_runner(directory)
     try:
-        result = run([*prefix, _script(), "-d", database, *command], tmp_path)
+        result = run([*prefix, console_script(), "-d", database, *command], tmp_path)
     finally:
         directory.chmod(0o755)
         database.chmod(0o644)
@@ -850,10 +781,10 @@ def test_status_reads_a_read_only_database(tmp_path: Path) -> None:
     directory = tmp_path / "ro"
     directory.mkdir()
     database = directory / "cache.db"
-    assert run([_script(), "-d", database, "migrate", "up"], tmp_path).returncode == 0
-    prefix = _read_only_runner(directory)
+    assert run([console_script(), "-d", database, "migrate", "up"], tmp_path).returncode == 0
+    prefix = read_only_runner(directory)
     try:
-        result = run([*prefix, _script(), "-d", database, "status", "--json"], tmp_path)
+        result = run([*prefix, console_script(), "-d", database, "status", "--json"], tmp_path)
     finally:
         directory.chmod(0o755)
         database.chmod(0o644)

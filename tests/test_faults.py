@@ -16,23 +16,21 @@ registers on every connection the runner opens). Every wait is bounded.
 from __future__ import annotations
 
 import os
-import selectors
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 
 import pytest
-from conftest import applied_versions, tables, write_migration
+from conftest import applied_versions, child_env, read_until, tables, write_migration
 
 import homesections
 
 HOMESECTIONS = Path(sys.executable).parent / "homesections"
-ENV_VARS = ("HOMESECTIONS_DATABASE", "HOMESECTIONS_MIGRATIONS", "HOMESECTIONS_LOCK_TIMEOUT")
 TIMEOUT = 60  # the bound on any wait for a child process; none should come near it
 RUNNERS = 8
 MIGRATIONS = 20
@@ -84,50 +82,6 @@ SLOW_ROWS = 5_000  # of 1000 random bytes each: 5 MB, more than SQLite's 2 MB pa
 
 
 # --- helpers -------------------------------------------------------------------
-
-
-def child_env() -> dict[str, str]:
-    """The test's environment without HOMESECTIONS_* variables."""
-    return {name: value for name, value in os.environ.items() if name not in ENV_VARS}
-
-
-@pytest.fixture
-def spawn() -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
-    """Start a child process; at teardown, kill whatever a failed test left running."""
-    started: list[subprocess.Popen[bytes]] = []
-
-    def start(args: Sequence[str | os.PathLike[str]], **kwargs: object) -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen([os.fspath(arg) for arg in args], env=child_env(), **kwargs)  # type: ignore[call-overload]
-        started.append(proc)
-        return proc
-
-    yield start
-    for proc in started:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=TIMEOUT)
-        for stream in (proc.stdin, proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
-
-
-def read_until(fd: int, marker: bytes, timeout: float) -> bytes:
-    """Read ``fd`` until ``marker`` has arrived; fail on EOF or after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    data = b""
-    with selectors.DefaultSelector() as selector:
-        selector.register(fd, selectors.EVENT_READ)
-        while marker not in data:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                pytest.fail(f"no {marker!r} within {timeout} s; got {data!r}")
-            if not selector.select(remaining):
-                continue
-            chunk = os.read(fd, 4096)
-            if not chunk:
-                pytest.fail(f"pipe closed before {marker!r}; got {data!r}")
-            data += chunk
-    return data
 
 
 def run_cli(*args: str | os.PathLike[str]) -> subprocess.CompletedProcess[str]:

@@ -940,3 +940,36 @@ def test_the_runner_commits_by_truncating_its_journal_not_by_deleting_it(migrati
     assert len(seen) == 2 and seen[0][0] == seen[1][0]
     assert all(size == 0 for _inode, size in seen)
     assert not journal.exists()  # and removed when the run ends
+
+
+def test_every_error_class_can_be_caught_by_its_name_from_the_package() -> None:
+    # An application catches homesections.NewerDatabaseError (on_newer="error") or
+    # homesections.SQLiteVersionError by name, as it does LockTimeoutError.
+    from homesections import errors
+
+    public = {
+        name
+        for name, value in vars(errors).items()
+        if isinstance(value, type) and issubclass(value, errors.HomesectionsError) and not name.startswith("_")
+    }
+    missing = sorted(
+        name
+        for name in public
+        if getattr(homesections, name, None) is not getattr(errors, name) or name not in homesections.__all__
+    )
+    assert missing == []
+
+
+def test_a_fresh_database_checks_only_what_the_run_applies(migrations_dir: Path, tmp_path: Path) -> None:
+    # `migrate up --to 1` while 0002 is still as `migrate new` left it: the dry run says it
+    # would apply 0001, and the run does so on a fresh database as on an existing one.
+    write_migration(migrations_dir, "0001", "create_a", "CREATE TABLE a (id INTEGER);\n", "DROP TABLE a;\n")
+    write_migration(migrations_dir, "0002", "unwritten", "-- up\n", "-- down\n")
+    fresh, existing = tmp_path / "fresh.db", tmp_path / "existing.db"
+    sqlite3.connect(existing).close()
+    for database in (fresh, existing):
+        assert [m.version for m in homesections.plan_migrate(database, migrations_dir, to=1)] == [1]
+        assert [r.version for r in homesections.migrate(database, migrations_dir, to=1)] == [1]
+        with pytest.raises(MigrationFileError, match=r"0002_unwritten\.up\.sql: holds no SQL statement"):
+            homesections.migrate(database, migrations_dir)
+        assert applied_versions(database) == [1]

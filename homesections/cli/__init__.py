@@ -38,6 +38,13 @@ class _Root(Group):
 
     group_class = Group
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.exceptions.Exit:  # --version, --help: they print, then exit while parsing
+            _report_lost_output(ctx)
+            raise
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             result = super().invoke(ctx)
@@ -49,10 +56,18 @@ class _Root(Group):
         except KeyboardInterrupt:
             # SQLite has rolled back any open transaction by now; committed migrations stay.
             _fail(ctx, ["interrupted"], 130)
-        lost = output_error()
-        if lost is not None:
-            _fail(ctx, [f"cannot write to standard output ({lost.strerror or lost}); the command itself completed"], 1)
+        except click.exceptions.Exit:  # status --exit-code, a subcommand's --help
+            _report_lost_output(ctx)
+            raise
+        _report_lost_output(ctx)
         return result
+
+
+def _report_lost_output(ctx: click.Context) -> None:
+    """Exit 1 with an error line if anything printed to stdout was lost."""
+    lost = output_error()
+    if lost is not None:
+        _fail(ctx, [f"cannot write to standard output ({lost.strerror or lost}); the command itself completed"], 1)
 
 
 def _error_lines(exc: HomesectionsError) -> list[str]:
