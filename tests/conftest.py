@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import selectors
 import shlex
 import shutil
@@ -398,3 +399,52 @@ def read_only_runner(directory: Path, *, writable: Sequence[Path] = ()) -> list[
     if probe.returncode != 0:
         pytest.skip(f"running as root and cannot bind-mount read-only here: {probe.stderr.decode().strip()}")
     return [unshare, "-m", "sh", "-c", " && ".join([*mounts, 'exec "$@"']), "sh"]
+
+
+# --- CLI assertions shared by the test_cli_* modules ---
+
+DURATION = r"\((?:\d+(?:\.\d+)? ms|\d+(?:\.\d+)? s)\)"
+ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+LABELS = ("0001_create_a", "0002_create_b", "0003_create_c")
+
+
+def assert_usage_error(result: Result) -> None:
+    assert isinstance(result.exception, SystemExit), (result.exception, result.stderr)
+    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
+    assert "Usage:" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def applied_lines(stdout: str, verb: str, labels: Sequence[str]) -> None:
+    """``stdout`` is exactly one ``<verb> <label> (<duration>)`` line per label, in order."""
+    lines = stdout.splitlines()
+    assert len(lines) == len(labels), stdout
+    for line, label in zip(lines, labels, strict=True):
+        assert re.fullmatch(rf"{verb} {re.escape(label)} {DURATION}", line), line
+
+
+def shipped_labels() -> list[str]:
+    labels = sorted(
+        (path.name.removesuffix(".up.sql") for path in SHIPPED_MIGRATIONS.glob("*.up.sql")),
+        key=lambda label: int(label.split("_", 1)[0]),
+    )
+    assert labels, "no shipped migrations found"
+    return labels
+
+
+def status_json(runner: CliRunner, db: Path, migrations: Path) -> dict:
+    result = ok(invoke(runner, ["-d", db, "-m", migrations, "status", "--json"]))
+    return json.loads(result.stdout)
+
+
+def states(report: dict) -> dict[int, str]:
+    return {m["version"]: m["state"] for m in report["migrations"]}
+
+
+@pytest.fixture
+def all_applied(runner: CliRunner, three_migrations: Path, db_path: Path) -> list[str]:
+    """``-d db -m dir`` with all three migrations applied."""
+    base = ["-d", os.fspath(db_path), "-m", os.fspath(three_migrations)]
+    ok(invoke(runner, [*base, "migrate", "up"]))
+    assert applied_versions(db_path) == [1, 2, 3]
+    return base

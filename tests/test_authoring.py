@@ -19,7 +19,17 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import REPO, SHIPPED_MIGRATIONS, applied_versions, assert_error, invoke, ok, tables, write_migration
+from conftest import (
+    REPO,
+    SHIPPED_MIGRATIONS,
+    applied_versions,
+    assert_error,
+    invoke,
+    ok,
+    shipped_labels,
+    tables,
+    write_migration,
+)
 
 from homesections import discover, migrate
 from homesections.authoring import (
@@ -66,15 +76,6 @@ def make_db(path: Path, *statements: str) -> Path:
     finally:
         conn.close()
     return path
-
-
-def shipped_labels() -> list[str]:
-    labels = sorted(
-        (path.name.removesuffix(".up.sql") for path in SHIPPED_MIGRATIONS.glob("*.up.sql")),
-        key=lambda label: int(label.split("_", 1)[0]),
-    )
-    assert labels, "no shipped migrations found"
-    return labels
 
 
 BASE_TABLE = "CREATE TABLE t (id INTEGER PRIMARY KEY, b TEXT NOT NULL DEFAULT 'x');\n"
