@@ -49,14 +49,13 @@ SQLite itself stays). Rows without a target are for context. A second
 table repeats the comparisons in CPU time, which leaves out the waits for
 the disk: on a busy machine it is the steadier view of the runner's own
 work. The floors are listed under the tables, then the spread of every
-contender.
+contender. The floors themselves, stdlib-only loops, live in ``floor.py``.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
-import hashlib
 import json
 import os
 import platform
@@ -74,6 +73,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+from floor import floor_apply, floor_rollback, floor_status, hand_check
+
 SCRIPT = Path(__file__).resolve()
 CONSOLE_SCRIPT = Path(sys.executable).parent / "homesections"
 CLI = [str(CONSOLE_SCRIPT)] if CONSOLE_SCRIPT.exists() else [sys.executable, "-m", "homesections"]
@@ -85,19 +86,6 @@ ENV = {
     for key, value in os.environ.items()
     if not key.startswith("HOMESECTIONS_") and key != "PYTHONDONTWRITEBYTECODE"
 }
-
-# --- what the floors write: the same bookkeeping table as homesections -------
-
-BOOKKEEPING = """CREATE TABLE IF NOT EXISTS schema_migrations (
-    version INTEGER PRIMARY KEY,
-    name TEXT NOT NULL,
-    checksum TEXT NOT NULL,
-    applied_at TEXT NOT NULL
-)"""
-RECORD = (
-    "INSERT INTO schema_migrations (version, name, checksum, applied_at) "
-    "VALUES (?, ?, ?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))"
-)
 
 # --- generated migrations ----------------------------------------------------
 
@@ -223,86 +211,6 @@ def rebuild_template(root: Path, migrations: Path, rows: int) -> Path:
     with closing(sqlite3.connect(database)) as conn, conn:
         conn.execute(FILL_ITEMS, (rows,))
     return database
-
-
-# --- the floors: what a hand-written stdlib script does --------------------------
-
-
-def split_sql(text: str) -> list[str]:
-    """Good enough for the generated files, which hold no ';' but between statements."""
-    return [part for part in text.split(";") if part.strip()]
-
-
-def migration_files(directory: str, suffix: str) -> list[tuple[int, str, Path]]:
-    files = []
-    for entry in os.scandir(directory):
-        if entry.name.endswith(suffix):
-            version, name = entry.name.removesuffix(suffix).split("_", 1)
-            files.append((int(version), name, Path(entry.path)))
-    return sorted(files)
-
-
-def floor_apply(database: str, directory: str, *, checked: bool = False) -> None:
-    """One connection; per pending file: BEGIN IMMEDIATE, its statements, the bookkeeping row, COMMIT.
-
-    ``checked`` adds the rest of the 12-step procedure: foreign keys off, foreign_key_check.
-    """
-    conn = sqlite3.connect(database, isolation_level=None)
-    try:
-        if checked:
-            conn.execute("PRAGMA foreign_keys = OFF")
-        conn.execute(BOOKKEEPING)
-        newest = conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
-        for version, name, path in migration_files(directory, ".up.sql"):
-            if version > newest:
-                floor_apply_one(conn, version, name, path.read_text(encoding="utf-8"), checked)
-    finally:
-        conn.close()
-
-
-def floor_apply_one(conn: sqlite3.Connection, version: int, name: str, text: str, checked: bool) -> None:
-    conn.execute("BEGIN IMMEDIATE")
-    for statement in split_sql(text):
-        conn.execute(statement)
-    if checked:
-        conn.execute("PRAGMA foreign_key_check").fetchall()
-    conn.execute(RECORD, (version, name, hashlib.sha256(text.encode("utf-8")).hexdigest()))
-    conn.execute("COMMIT")
-
-
-def floor_rollback(database: str, directory: str) -> None:
-    """Newest first: BEGIN IMMEDIATE, the down file's statements, DELETE the row, COMMIT."""
-    conn = sqlite3.connect(database, isolation_level=None)
-    try:
-        downs = {version: path for version, _name, path in migration_files(directory, ".down.sql")}
-        versions = [row[0] for row in conn.execute("SELECT version FROM schema_migrations ORDER BY version DESC")]
-        for version in versions:
-            conn.execute("BEGIN IMMEDIATE")
-            for statement in split_sql(downs[version].read_text(encoding="utf-8")):
-                conn.execute(statement)
-            conn.execute("DELETE FROM schema_migrations WHERE version = ?", (version,))
-            conn.execute("COMMIT")
-    finally:
-        conn.close()
-
-
-def floor_status(database: str, directory: str) -> dict[int, bool]:
-    """Read the applied rows; read and hash every up file: is each one applied unchanged?"""
-    with closing(sqlite3.connect(database)) as conn:
-        rows = {
-            row[0]: row for row in conn.execute("SELECT version, name, checksum, applied_at FROM schema_migrations")
-        }
-    states = {}
-    for version, _name, path in migration_files(directory, ".up.sql"):
-        row = rows.get(version)
-        states[version] = row is not None and row[2] == hashlib.sha256(path.read_bytes()).hexdigest()
-    return states
-
-
-def hand_check(database: str) -> int:
-    """The cheapest "is it up to date?": open the database, read MAX(version)."""
-    with closing(sqlite3.connect(database)) as conn:
-        return conn.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
 
 
 # --- workers: one timed operation in a child process ----------------------------
