@@ -6,6 +6,8 @@ Rerun, with the interpreter of the environment homesections is installed in
     python bench/run.py                      # full run: ~8 minutes on 2 cores
     python bench/run.py --quick              # small sizes, 3 repetitions: seconds
     python bench/run.py --repeat 9 --output /tmp/bench.md
+    python bench/run.py --peers              # dbmate and yoyo, where installed (peers.py): ~16 minutes
+    python bench/run.py --journal            # the runner's connection: journal modes, round trips
 
 How it measures. Every scenario pits homesections against a floor, the least
 any tool must do for the same result, measured in the same run. The
