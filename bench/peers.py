@@ -63,24 +63,25 @@ class Found:
 def find() -> Found:
     found = Found()
     dbmate, why = find_dbmate()
-    if dbmate is None:
-        found.missing.append(f"dbmate: {why}")
+    version = probe([dbmate, "--version"]) if dbmate else None
+    if dbmate is None or version is None:
+        found.missing.append(f"dbmate: {why or f'{dbmate} --version failed'}")
     else:
         found.dbmate = dbmate
-        version = probe([dbmate, "--version"]).strip()
         found.about.append(
-            f"{version} ({dbmate}): driver mattn/go-sqlite3 with its own SQLite, synchronous=NORMAL "
+            f"{version.strip()} ({dbmate}): driver mattn/go-sqlite3 with its own SQLite, synchronous=NORMAL "
             "unless the URL says _sync=FULL"
         )
     python, why = find_yoyo_python()
-    if python is None:
-        found.missing.append(f"yoyo: {why}")
+    code = (
+        "import sys, sqlite3, importlib.metadata as m; "
+        "print(sys.executable, m.version('yoyo-migrations'), sys.version.split()[0], sqlite3.sqlite_version, sep='\\n')"
+    )
+    about = probe([python, "-c", code]) if python else None
+    if python is None or about is None:
+        found.missing.append(f"yoyo: {why or f'{python}: cannot tell the version of yoyo-migrations'}")
     else:
-        code = (
-            "import sys, sqlite3, importlib.metadata as m; "
-            "print(sys.executable, m.version('yoyo-migrations'), sys.version.split()[0], sqlite3.sqlite_version)"
-        )
-        executable, version, python_version, sqlite_version = probe([python, "-c", code]).split()
+        executable, version, python_version, sqlite_version = about.splitlines()
         found.yoyo_python = executable  # the interpreter itself, not a launcher in front of it
         found.about.append(
             f"yoyo-migrations {version} (Python {python_version}, SQLite {sqlite_version}, {executable})"
@@ -111,7 +112,7 @@ def npm_binary(path: str) -> str | None:
 def find_yoyo_python() -> tuple[str | None, str]:
     python = os.environ.get("YOYO_PYTHON")
     if python:
-        if probe([python, "-c", "import yoyo"], quiet=True) is None:
+        if probe([python, "-c", "import yoyo"]) is None:
             return None, f"YOYO_PYTHON={python}: cannot import yoyo (pip install yoyo-migrations there)"
         return python, ""
     script = shutil.which("yoyo")
@@ -120,21 +121,18 @@ def find_yoyo_python() -> tuple[str | None, str]:
     with open(script, "rb") as file:
         first = file.readline().decode(errors="replace")
     python = first[2:].strip() if first.startswith("#!") else ""
-    if not python or probe([python, "-c", "import yoyo"], quiet=True) is None:
+    if not python or probe([python, "-c", "import yoyo"]) is None:
         return None, f"{script}: cannot tell its interpreter (set YOYO_PYTHON)"
     return python, ""
 
 
-def probe(argv: list[str], quiet: bool = False) -> str | None:
+def probe(argv: list[str]) -> str | None:
+    """What the command prints, or None when it cannot be run or fails."""
     try:
         done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=60)
-    except OSError:
+    except (OSError, subprocess.TimeoutExpired):
         return None
-    if done.returncode != 0:
-        if quiet:
-            return None
-        sys.exit(f"bench: {' '.join(argv)} exited with {done.returncode}:\n{done.stderr}")
-    return done.stdout
+    return done.stdout if done.returncode == 0 else None
 
 
 # --- the same SQL in each tool's format -------------------------------------------
