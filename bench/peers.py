@@ -169,14 +169,16 @@ def pairs(source: Path) -> list[tuple[str, str, str]]:
 
 # --- commands, timed from the outside -------------------------------------------
 
-# A peer must not pick up settings from the environment of whoever runs the benchmark.
-PEER_ENV = {key: value for key, value in ENV.items() if not key.startswith("DBMATE_") and key != "DATABASE_URL"}
+
+def peer_env() -> dict[str, str]:
+    """run.py's environment for child processes (read when used: main() adds to it), less dbmate's settings."""
+    return {key: value for key, value in ENV.items() if not key.startswith("DBMATE_") and key != "DATABASE_URL"}
 
 
 def timed(argv: list[str], times: int, cwd: Path) -> Sample:
     """Run ``argv`` ``times`` times through spawn.py: the times added up, the largest peak RSS."""
     spawn = [sys.executable, "-I", "-S", str(SPAWN_SCRIPT), str(times), *argv]
-    done = subprocess.run(spawn, cwd=cwd, env=PEER_ENV, capture_output=True, text=True, check=False)
+    done = subprocess.run(spawn, cwd=cwd, env=peer_env(), capture_output=True, text=True, check=False)
     if done.returncode != 0:
         sys.exit(f"bench: {' '.join(argv)} failed:\n{done.stderr}")
     report = json.loads(done.stdout)
