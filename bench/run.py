@@ -6,6 +6,8 @@ Rerun, with the interpreter of the environment homesections is installed in
     python bench/run.py                      # full run: ~8 minutes on 2 cores
     python bench/run.py --quick              # small sizes, 3 repetitions: seconds
     python bench/run.py --repeat 9 --output /tmp/bench.md
+    python bench/run.py --peers              # dbmate and yoyo, where installed (peers.py): ~16 minutes
+    python bench/run.py --journal            # the runner's connection: journal modes, round trips
 
 How it measures. Every scenario pits homesections against a floor, the least
 any tool must do for the same result, measured in the same run. The
@@ -49,14 +51,13 @@ SQLite itself stays). Rows without a target are for context. A second
 table repeats the comparisons in CPU time, which leaves out the waits for
 the disk: on a busy machine it is the steadier view of the runner's own
 work. The floors are listed under the tables, then the spread of every
-contender.
+contender. The floors themselves, stdlib-only loops, live in ``floor.py``.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
-import hashlib
 import json
 import os
 import platform
@@ -71,8 +72,15 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import closing
 from dataclasses import dataclass
+from functools import cached_property, partial
 from pathlib import Path
 from typing import NamedTuple
+
+from floor import floor_apply, floor_rollback, floor_status, hand_check
+
+# Run as a script, this module is __main__; peers.py imports it as "run": let that name find
+# this very module rather than load a second copy (with its own ENV) from the file.
+sys.modules.setdefault("run", sys.modules[__name__])
 
 SCRIPT = Path(__file__).resolve()
 CONSOLE_SCRIPT = Path(sys.executable).parent / "homesections"
@@ -85,19 +93,6 @@ ENV = {
     for key, value in os.environ.items()
     if not key.startswith("HOMESECTIONS_") and key != "PYTHONDONTWRITEBYTECODE"
 }
-
-# --- what the floors write: the same bookkeeping table as homesections -------
-
-BOOKKEEPING = """CREATE TABLE IF NOT EXISTS schema_migrations (
-    version INTEGER PRIMARY KEY,
-    name TEXT NOT NULL,
-    checksum TEXT NOT NULL,
-    applied_at TEXT NOT NULL
-)"""
-RECORD = (
-    "INSERT INTO schema_migrations (version, name, checksum, applied_at) "
-    "VALUES (?, ?, ?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))"
-)
 
 # --- generated migrations ----------------------------------------------------
 
@@ -225,86 +220,6 @@ def rebuild_template(root: Path, migrations: Path, rows: int) -> Path:
     return database
 
 
-# --- the floors: what a hand-written stdlib script does --------------------------
-
-
-def split_sql(text: str) -> list[str]:
-    """Good enough for the generated files, which hold no ';' but between statements."""
-    return [part for part in text.split(";") if part.strip()]
-
-
-def migration_files(directory: str, suffix: str) -> list[tuple[int, str, Path]]:
-    files = []
-    for entry in os.scandir(directory):
-        if entry.name.endswith(suffix):
-            version, name = entry.name.removesuffix(suffix).split("_", 1)
-            files.append((int(version), name, Path(entry.path)))
-    return sorted(files)
-
-
-def floor_apply(database: str, directory: str, *, checked: bool = False) -> None:
-    """One connection; per pending file: BEGIN IMMEDIATE, its statements, the bookkeeping row, COMMIT.
-
-    ``checked`` adds the rest of the 12-step procedure: foreign keys off, foreign_key_check.
-    """
-    conn = sqlite3.connect(database, isolation_level=None)
-    try:
-        if checked:
-            conn.execute("PRAGMA foreign_keys = OFF")
-        conn.execute(BOOKKEEPING)
-        newest = conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
-        for version, name, path in migration_files(directory, ".up.sql"):
-            if version > newest:
-                floor_apply_one(conn, version, name, path.read_text(encoding="utf-8"), checked)
-    finally:
-        conn.close()
-
-
-def floor_apply_one(conn: sqlite3.Connection, version: int, name: str, text: str, checked: bool) -> None:
-    conn.execute("BEGIN IMMEDIATE")
-    for statement in split_sql(text):
-        conn.execute(statement)
-    if checked:
-        conn.execute("PRAGMA foreign_key_check").fetchall()
-    conn.execute(RECORD, (version, name, hashlib.sha256(text.encode("utf-8")).hexdigest()))
-    conn.execute("COMMIT")
-
-
-def floor_rollback(database: str, directory: str) -> None:
-    """Newest first: BEGIN IMMEDIATE, the down file's statements, DELETE the row, COMMIT."""
-    conn = sqlite3.connect(database, isolation_level=None)
-    try:
-        downs = {version: path for version, _name, path in migration_files(directory, ".down.sql")}
-        versions = [row[0] for row in conn.execute("SELECT version FROM schema_migrations ORDER BY version DESC")]
-        for version in versions:
-            conn.execute("BEGIN IMMEDIATE")
-            for statement in split_sql(downs[version].read_text(encoding="utf-8")):
-                conn.execute(statement)
-            conn.execute("DELETE FROM schema_migrations WHERE version = ?", (version,))
-            conn.execute("COMMIT")
-    finally:
-        conn.close()
-
-
-def floor_status(database: str, directory: str) -> dict[int, bool]:
-    """Read the applied rows; read and hash every up file: is each one applied unchanged?"""
-    with closing(sqlite3.connect(database)) as conn:
-        rows = {
-            row[0]: row for row in conn.execute("SELECT version, name, checksum, applied_at FROM schema_migrations")
-        }
-    states = {}
-    for version, _name, path in migration_files(directory, ".up.sql"):
-        row = rows.get(version)
-        states[version] = row is not None and row[2] == hashlib.sha256(path.read_bytes()).hexdigest()
-    return states
-
-
-def hand_check(database: str) -> int:
-    """The cheapest "is it up to date?": open the database, read MAX(version)."""
-    with closing(sqlite3.connect(database)) as conn:
-        return conn.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
-
-
 # --- workers: one timed operation in a child process ----------------------------
 
 
@@ -312,7 +227,12 @@ def worker_operation(kind: str) -> Callable[[str, str], object]:
     """Import what ``kind`` needs (before the clock starts); floors never import homesections."""
     floors: dict[str, Callable[[str, str], object]] = {
         "floor-apply": floor_apply,
-        "floor-apply-checked": lambda db, directory: floor_apply(db, directory, checked=True),
+        "floor-apply-checked": partial(floor_apply, checked=True),
+        "floor-apply-truncate": partial(floor_apply, journal_mode="truncate"),
+        "floor-apply-persist": partial(floor_apply, journal_mode="persist"),
+        "floor-apply+data_version": partial(floor_apply, round_trips=["data_version"]),
+        "floor-apply+read_applied": partial(floor_apply, round_trips=["read_applied"]),
+        "floor-apply+all": partial(floor_apply, checked=True, round_trips=["data_version", "read_applied"]),
         "floor-rollback": floor_rollback,
         "floor-status": floor_status,
     }
@@ -545,6 +465,16 @@ FLOORS = {
     "data migration": "the same statements by hand: foreign_keys OFF, BEGIN IMMEDIATE, the 5 statements, "
     "PRAGMA foreign_key_check, the bookkeeping row, COMMIT",
 }
+FOREIGN_KEY_ROWS = 1_000  # child rows in the database of the round-trip scenario
+JOURNAL_FLOORS = {
+    "journal mode": "the apply loop in a child process, its connection's journal in SQLite's default DELETE mode; "
+    "the contenders set TRUNCATE or PERSIST on the same connection first (PRAGMA journal_mode) and DELETE again "
+    "at the end; synchronous=FULL throughout",
+    "round trips": "the apply loop on a database that already holds a parent and a child table with a foreign key "
+    f"({FOREIGN_KEY_ROWS:,} child rows); each contender adds one statement per migration: PRAGMA data_version or "
+    "the SELECT of every applied row at the start of the transaction, or foreign_keys OFF and PRAGMA "
+    "foreign_key_check before the commit",
+}
 
 
 def thousands(n: int) -> str:
@@ -560,10 +490,17 @@ class Bench:
         self.samples: list[tuple[str, str, list[Sample]]] = []  # group, contender, samples
         self.cpu_rows: dict[tuple[str, str], Row] = {}  # the same comparisons in CPU time
         log("[setup] generating migrations and template databases")
-        self.shipped = library_template(work, "shipped", None)
         self.generated = generated_migrations(work, config.apply_size)
-        self.steady = {size: steady_migrations(work, size) for size in config.scaling_sizes}
         self.applied = library_template(work, "applied", self.generated)
+
+    @cached_property
+    def shipped(self) -> Path:
+        return library_template(self.work, "shipped", None)
+
+    @cached_property
+    def steady(self) -> dict[int, Path]:
+        log("[setup] generating steady migrations")
+        return {size: steady_migrations(self.work, size) for size in self.config.scaling_sizes}
 
     def run(self) -> list[Row]:
         """Every scenario, each group interleaved within itself; rows in the issue's order."""
@@ -747,6 +684,138 @@ class Bench:
         scenario = f"data migration, {thousands(rows)} rows"
         return [self.compare(scenario, library.name, samples[library.name], samples[floor.name], 1.05)]
 
+    # --- the runner's connection (--journal) ---------------------------------------------
+
+    def journal_modes(self) -> list[Row]:
+        """The floor loop with its connection's journal in DELETE (SQLite's default), TRUNCATE and PERSIST.
+
+        synchronous stays FULL; TRUNCATE and PERSIST are set on the connection
+        and set back to DELETE at the end, which removes the journal file.
+        """
+        size, repeat, directory = self.config.apply_size, self.config.repeat, self.generated
+        delete = worker("stdlib loop, journal DELETE", "floor-apply", directory, repeat)
+        modes = [
+            worker(f"stdlib loop, journal {mode.upper()}", f"floor-apply-{mode}", directory, repeat)
+            for mode in ("truncate", "persist")
+        ]
+        samples = self.round_robin("journal mode", [delete, *modes])
+        scenario = f"journal mode: apply {thousands(size)}, against DELETE"
+        return [self.compare(scenario, mode.name, samples[mode.name], samples[delete.name], None) for mode in modes]
+
+    def round_trips(self) -> list[Row]:
+        """What each per-migration extra of a runner costs in the floor loop, one at a time.
+
+        The database starts with a parent and a child table (a foreign key,
+        ``FOREIGN_KEY_ROWS`` child rows), as an application's database has,
+        so ``foreign_key_check`` has something to check.
+        """
+        size, repeat, directory = self.config.apply_size, self.config.repeat, self.generated
+        template = foreign_key_template(self.work, FOREIGN_KEY_ROWS)
+        plain = worker("stdlib loop", "floor-apply", directory, repeat, template)
+        extras = {
+            "+ PRAGMA data_version": "floor-apply+data_version",
+            "+ SELECT the applied rows": "floor-apply+read_applied",
+            "+ PRAGMA foreign_key_check": "floor-apply-checked",
+            "+ all three": "floor-apply+all",
+        }
+        contenders = [worker(name, kind, directory, repeat, template) for name, kind in extras.items()]
+        samples = self.round_robin("round trips", [plain, *contenders])
+        scenario = f"round trips: apply {thousands(size)}, per migration"
+        return [self.compare_delta(scenario, c.name, samples[c.name], samples[plain.name], size) for c in contenders]
+
+    def compare_delta(self, scenario: str, contender: str, taken: list[Sample], floor: list[Sample], per: int) -> Row:
+        """Like ``compare``, per migration, with the difference beside the ratio; no target."""
+
+        def row(cpu: bool) -> Row:
+            value, floor_value = median(taken, cpu) / per, median(floor, cpu) / per
+            ratio = f"{paired_ratio(taken, floor, cpu):.2f}x ({signed(value - floor_value)})"
+            return Row(
+                scenario, contender, seconds(value) + "/migration", seconds(floor_value) + "/migration", ratio, "—", "—"
+            )
+
+        self.cpu_rows[scenario, contender] = row(cpu=True)
+        return row(cpu=False)
+
+    def round_trip_calls(self) -> list[str]:
+        """Each round trip alone, in this process, on a copy of the database with every migration applied."""
+        database = self.work / "calls.db"
+        rows = []
+        for child_rows in (None, FOREIGN_KEY_ROWS, 100 * FOREIGN_KEY_ROWS):
+            shutil.copyfile(self.applied, database)
+            with closing(sqlite3.connect(database, isolation_level=None)) as conn:
+                if child_rows is not None:
+                    fill_foreign_key_tables(conn, child_rows)
+                size = thousands(self.config.apply_size)
+                where = "no foreign key" if child_rows is None else f"a foreign key, {thousands(child_rows)} child rows"
+                statements = (
+                    dict(CALLS)
+                    if child_rows is None
+                    else {"PRAGMA foreign_key_check": CALLS["PRAGMA foreign_key_check"]}
+                )
+                for label, sql in statements.items():
+                    rows.append(f"| {label} | {size} migrations applied, {where} | {seconds(time_call(conn, sql))} |")
+            database.unlink()
+        return [
+            "Each round trip alone, per call, in one process, outside any transaction, on the database with "
+            "every generated migration applied (median of 7 rounds):",
+            "",
+            "| round trip | database | per call |",
+            "|---|---|---:|",
+            *rows,
+        ]
+
+
+CALLS = {
+    "PRAGMA data_version": "PRAGMA data_version",
+    "SELECT the applied rows": "SELECT version, name, checksum, applied_at FROM schema_migrations ORDER BY version",
+    "SELECT max(version)": "SELECT coalesce(max(version), 0) FROM schema_migrations",
+    "any table with REFERENCES? (sqlite_master LIKE)": "SELECT 1 FROM sqlite_master "
+    "WHERE type = 'table' AND sql LIKE '%references%' LIMIT 1",
+    "PRAGMA foreign_key_check": "PRAGMA foreign_key_check",
+    "BEGIN IMMEDIATE + COMMIT, nothing written": "BEGIN IMMEDIATE; COMMIT",
+}
+
+
+def foreign_key_template(root: Path, child_rows: int) -> Path:
+    """A database holding a parent table and a child table that references it."""
+    database = root / f"foreign-key-{child_rows}.db"
+    with closing(sqlite3.connect(database, isolation_level=None)) as conn:
+        fill_foreign_key_tables(conn, child_rows)
+    return database
+
+
+def fill_foreign_key_tables(conn: sqlite3.Connection, child_rows: int) -> None:
+    """``child_rows`` children spread over a tenth as many parents; no violation."""
+    conn.executescript(
+        f"""BEGIN;
+CREATE TABLE parent (id INTEGER PRIMARY KEY, title TEXT NOT NULL);
+CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL REFERENCES parent (id), title TEXT NOT NULL);
+CREATE INDEX child_parent_id ON child (parent_id);
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {max(1, child_rows // 10)})
+INSERT INTO parent (id, title) SELECT i, 'parent ' || i FROM n;
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {child_rows})
+INSERT INTO child (id, parent_id, title) SELECT i, 1 + i % {max(1, child_rows // 10)}, 'child ' || i FROM n;
+COMMIT;"""
+    )
+
+
+def time_call(conn: sqlite3.Connection, sql: str) -> float:
+    """Seconds per call: median of 7 rounds of enough calls to take about 20 ms."""
+
+    def calls(count: int) -> float:
+        started = time.perf_counter()
+        for _ in range(count):
+            for statement in sql.split(";"):
+                conn.execute(statement).fetchall()
+        return (time.perf_counter() - started) / count
+
+    count = max(1, int(0.02 / calls(1)))
+    return statistics.median(calls(count) for _ in range(7))
+
+
+def signed(value: float) -> str:
+    return ("+" if value >= 0 else "-") + seconds(abs(value))
+
 
 # --- the report ---------------------------------------------------------------------
 
@@ -767,7 +836,7 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def header(config: Config, quick: bool) -> list[str]:
+def header(config: Config, quick: bool, notes: Sequence[str] = ()) -> list[str]:
     from importlib.metadata import version
 
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -786,6 +855,7 @@ def header(config: Config, quick: bool) -> list[str]:
         f"temp dir {tempfile.gettempdir()}",
         "- child processes run with their bytecode cached (a private PYTHONPYCACHEPREFIX, warmed up), as after "
         f"a pip install{dont_write}",
+        *notes,
     ]
 
 
@@ -799,10 +869,10 @@ def spread_table(samples: list[tuple[str, str, list[Sample]]]) -> list[str]:
     return lines
 
 
-def report(config: Config, quick: bool, rows: list[Row], bench: Bench, elapsed: float) -> str:
-    floors = [f"- **{scenario}**: {floor}" for scenario, floor in FLOORS.items()]
+def report(config: Config, quick: bool, rows: list[Row], bench: Bench, elapsed: float, extra: Extra) -> str:
+    floors = [f"- **{scenario}**: {floor}" for scenario, floor in extra.floors.items()]
     lines = [
-        *header(config, quick),
+        *header(config, quick, extra.notes),
         "",
         *TABLE_HEAD,
         *(row.markdown() for row in rows),
@@ -815,6 +885,7 @@ def report(config: Config, quick: bool, rows: list[Row], bench: Bench, elapsed: 
         *TABLE_HEAD,
         *(cpu.markdown() for row in rows if (cpu := bench.cpu_rows.get((row.scenario, row.contender)))),
         "",
+        *(line for table in extra.tables for line in (*table, "")),
         "Floors:",
         "",
         *floors,
@@ -831,9 +902,50 @@ def report(config: Config, quick: bool, rows: list[Row], bench: Bench, elapsed: 
 # --- command line -------------------------------------------------------------------
 
 
+@dataclass
+class Extra:
+    """What a report holds beyond its rows: header lines, tables after the main one, the floors used."""
+
+    floors: dict[str, str]
+    notes: list[str]
+    tables: list[list[str]]
+
+
+def run_scenarios(bench: Bench, args: argparse.Namespace) -> tuple[list[Row], Extra]:
+    """The standard scenarios, or those asked for with --peers and --journal."""
+    if not (args.peers or args.journal):
+        return bench.run(), Extra(dict(FLOORS), [], [])
+    rows: list[Row] = []
+    extra = Extra({}, [], [])
+    if args.peers:
+        import peers
+
+        peer_rows, about, missing = peers.run(bench)
+        rows += peer_rows
+        extra.notes += about + missing
+        extra.floors.update(peers.FLOORS)
+    if args.journal:
+        rows += bench.journal_modes() + bench.round_trips()
+        extra.tables.append(bench.round_trip_calls())
+        extra.floors.update(JOURNAL_FLOORS)
+    return rows, extra
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, 3 repetitions: seconds")
+    parser.add_argument(
+        "--peers",
+        action="store_true",
+        help="instead of the standard scenarios: dbmate and yoyo, where installed, beside homesections and the floor "
+        "(see bench/peers.py for how they are found)",
+    )
+    parser.add_argument(
+        "--journal",
+        action="store_true",
+        help="instead of the standard scenarios: the floor loop in each rollback-journal mode, and what each "
+        "per-migration round trip costs",
+    )
     parser.add_argument("--repeat", type=int, metavar="N", help="repetitions per contender (default 15; --quick: 3)")
     parser.add_argument("--output", metavar="FILE", help="write the markdown report to FILE as well")
     parser.add_argument("--worker", nargs=3, metavar=("KIND", "DB", "DIR"), help=argparse.SUPPRESS)
@@ -854,8 +966,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ENV["PYTHONPYCACHEPREFIX"] = str(Path(work) / "pycache")
         checked_run([sys.executable, "-c", "import click, sqlite3, homesections.cli"], capture_output=True)
         bench = Bench(config, Path(work))
-        rows = bench.run()
-    text = report(config, args.quick, rows, bench, time.perf_counter() - started)
+        rows, extra = run_scenarios(bench, args)
+    text = report(config, args.quick, rows, bench, time.perf_counter() - started, extra)
     print(text, end="")
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
