@@ -271,6 +271,10 @@ class Peers:
         grouped = self.contender(
             "homesections", "python floor.py apply-one-transaction", floor_command("apply-one-transaction"), repeat
         )
+        single = homesections_command("migrate", "up", "--single-transaction")
+        homesections_grouped = self.contender(
+            "homesections", "homesections migrate up --single-transaction", single, repeat
+        )
         others = [
             self.contender("homesections", "homesections migrate up", homesections_command("migrate", "up"), repeat)
         ]
@@ -281,21 +285,40 @@ class Peers:
             )
         if found.yoyo_python:
             others.append(self.contender("yoyo", "yoyo apply", yoyo_command(found.yoyo_python, "apply"), repeat))
-        samples = self.bench.round_robin("peers: apply", [floor, grouped, *others])
+        samples = self.bench.round_robin("peers: apply", [floor, grouped, homesections_grouped, *others])
         scenario = f"peers: apply {thousands(size)}"
         for contender in others:
             self.rows.append(
                 self.bench.compare(scenario, contender.name, samples[contender.name], samples[floor.name], None)
             )
+        if found.dbmate:  # the targets: homesections against dbmate itself
+            versus = f"peers: apply {thousands(size)}, against dbmate up (_sync=FULL)"
+            taken = samples["homesections migrate up"]
+            self.rows.append(
+                self.bench.compare(versus, "homesections migrate up", taken, samples["dbmate up (_sync=FULL)"], 1.0)
+            )
+            taken = samples["homesections migrate up"]
+            self.rows.append(
+                self.bench.compare(
+                    f"peers: apply {thousands(size)}, against dbmate up",
+                    "homesections migrate up",
+                    taken,
+                    samples["dbmate up"],
+                    None,
+                )
+            )
         one = f"peers: apply {thousands(size)}, one transaction"
-        taken = samples[grouped.name]
-        self.rows.append(self.bench.compare(one, grouped.name, taken, samples[floor.name], None))
-        if found.dbmate:
-            scenario = f"{one}, against dbmate up"
-            self.rows.append(self.bench.compare(scenario, grouped.name, taken, samples["dbmate up"], 0.33))
-            scenario = f"{one}, against dbmate up (_sync=FULL)"
-            self.rows.append(self.bench.compare(scenario, grouped.name, taken, samples["dbmate up (_sync=FULL)"], None))
-        for contender in [grouped, *others]:
+        for contender in (grouped, homesections_grouped):
+            taken = samples[contender.name]
+            self.rows.append(self.bench.compare(one, contender.name, taken, samples[floor.name], None))
+            if found.dbmate:
+                scenario = f"{one}, against dbmate up"
+                self.rows.append(self.bench.compare(scenario, contender.name, taken, samples["dbmate up"], 0.33))
+                scenario = f"{one}, against dbmate up (_sync=FULL)"
+                self.rows.append(
+                    self.bench.compare(scenario, contender.name, taken, samples["dbmate up (_sync=FULL)"], None)
+                )
+        for contender in [grouped, homesections_grouped, *others]:
             self.rows.append(
                 memory_row(
                     f"peers: peak RSS, apply {thousands(size)}",

@@ -186,6 +186,39 @@ def rebuild_migrations(root: Path) -> Path:
 # --- databases -----------------------------------------------------------------
 
 
+def seed_migrations(root: Path, mib: int) -> Path:
+    """One migration of ``mib`` MiB of seed data, its file dated back so that its stat is trusted once applied."""
+    directory = root / f"seed-{mib}"
+    directory.mkdir()
+    row = "('" + "x" * 1000 + "')"
+    rows = ",\n".join([row] * 1000)
+    inserts = "".join(f"INSERT INTO seed (payload) VALUES\n{rows};\n" for _ in range(mib))
+    write_pair(directory, "0001_seed", f"CREATE TABLE seed (payload TEXT);\n{inserts}", "DROP TABLE seed;\n")
+    settled = time.time() - 60
+    for path in directory.iterdir():
+        os.utime(path, (settled, settled))
+    return directory
+
+
+def backup_template(root: Path, mib: int) -> Path:
+    """A database of about ``mib`` MiB of random blobs."""
+    database = root / f"backup-{mib}.db"
+    with closing(sqlite3.connect(database)) as conn, conn:
+        conn.execute("CREATE TABLE blobs (payload BLOB)")
+        conn.execute(
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ?) "
+            "INSERT INTO blobs SELECT randomblob(1024) FROM c",
+            (mib * 1024,),
+        )
+    return database
+
+
+def stdlib_backup(database: str) -> None:
+    """SQLite's own online backup, as the standard library offers it: the floor of a backup."""
+    with closing(sqlite3.connect(database)) as source, closing(sqlite3.connect(f"{database}.bak")) as target:
+        source.backup(target)
+
+
 def fsync_path(path: Path) -> None:
     descriptor = os.open(path, os.O_RDONLY)
     try:
@@ -438,14 +471,16 @@ class Config:
     apply_size: int
     scaling_sizes: tuple[int, ...]
     rows: int
+    seed_mib: int  # the applied migration of the start-up-whatever-the-size row
+    backup_mib: int
 
     @classmethod
     def from_args(cls, quick: bool, repeat: int | None) -> Config:
         if quick:
             repeat = repeat or 3
-            return cls(repeat, min(repeat, 3), repeat, 5, 100, (100, 1_000), 100_000)
+            return cls(repeat, min(repeat, 3), repeat, 5, 100, (100, 1_000), 100_000, 2, 5)
         repeat = repeat or 15
-        return cls(repeat, min(repeat, 3), 4 * repeat, 20, 1_000, (100, 1_000, 10_000), 1_000_000)
+        return cls(repeat, min(repeat, 3), 4 * repeat, 20, 1_000, (100, 1_000, 10_000), 1_000_000, 20, 100)
 
     def repeats_for(self, size: int) -> int:
         """Few at 10,000 (a minute each), many at 100 (a fraction of a second, so its median is noisy)."""
@@ -464,6 +499,9 @@ FLOORS = {
     "status": "read the bookkeeping rows, list the directory, read and hash every up file",
     "data migration": "the same statements by hand: foreign_keys OFF, BEGIN IMMEDIATE, the 5 statements, "
     "PRAGMA foreign_key_check, the bookkeeping row, COMMIT",
+    "no-op up, library, N MB applied": "homesections' own no-op start-up on the shipped schema (the target: the "
+    "same within 2 ms, whatever the size of the applied files)",
+    "backup": "`sqlite3.Connection.backup` into a new file beside the database",
 }
 FOREIGN_KEY_ROWS = 1_000  # child rows in the database of the round-trip scenario
 JOURNAL_FLOORS = {
@@ -510,7 +548,8 @@ class Bench:
         rollback = self.rollback()
         status = self.status()
         data = self.data_migration()
-        return [*cli, *noop, *apply, *rollback, *status, *scaling, *data, *rss]
+        machines = self.users_machines()
+        return [*cli, *noop, *apply, *rollback, *status, *scaling, *data, *rss, *machines]
 
     def round_robin(self, group: str, contenders: list[Contender], warm_up: bool = False) -> dict[str, list[Sample]]:
         """One repetition of each contender per round, the first one rotating; fresh directories.
@@ -581,6 +620,42 @@ class Bench:
         cpu = (median(taken, cpu=True) * 1e3, median(floor_taken, cpu=True) * 1e3)
         self.cpu_rows[scenario, library.name] = allowance_row(scenario, library.name, *cpu, 2, "ms")
         return [allowance_row(scenario, library.name, median(taken) * 1e3, median(floor_taken) * 1e3, 2, "ms")]
+
+    def users_machines(self) -> list[Row]:
+        """A no-op start-up with a large applied migration against one with the shipped schema; a backup.
+
+        The seed migration's file is dated back before it is applied, so its stat is recorded and
+        trusted (the runner trusts a stat only once a file is two seconds old).
+        """
+        import homesections
+        from homesections.database import Database
+
+        repeat, inner, config = self.config.cheap_repeat, self.config.inner, self.config
+        seed = seed_migrations(self.work, config.seed_mib)
+        seeded = library_template(self.work, "seeded", seed)
+        shipped = in_process(
+            "homesections.migrate(db), shipped schema", homesections.migrate, self.shipped, repeat, inner
+        )
+        name = f"homesections.migrate(db), {config.seed_mib} MB migration applied"
+        big = in_process(name, lambda db: homesections.migrate(db, seed), seeded, repeat, inner)
+        samples = self.round_robin("start-up, any size", [shipped, big], warm_up=True)
+        scenario = f"no-op up, library, {config.seed_mib} MB applied"
+        values = (median(samples[big.name]) * 1e3, median(samples[shipped.name]) * 1e3)
+        rows = [allowance_row(scenario, big.name, *values, 2, "ms")]
+
+        def ours(database: str) -> None:
+            db = Database.open(database, "read", 30)
+            assert db is not None
+            with db:
+                db.backup_to(f"{database}.bak")
+
+        template = backup_template(self.work, config.backup_mib)
+        floor = in_process("sqlite3 Connection.backup", stdlib_backup, template, config.big_repeat + 2, 1)
+        copy = in_process("homesections backup (0600, renamed into place)", ours, template, config.big_repeat + 2, 1)
+        samples = self.round_robin("backup", [floor, copy])
+        scenario = f"backup of a {config.backup_mib} MB database"
+        rows.append(self.compare(scenario, copy.name, samples[copy.name], samples[floor.name], 1.10))
+        return rows
 
     def apply_and_scaling(self) -> tuple[list[Row], list[Row], list[Row]]:
         """Apply the generated migrations and every steady size, library and floor interleaved.

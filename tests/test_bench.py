@@ -32,6 +32,8 @@ SCENARIOS = (
     rf"scaling \(steady\): homesections / floor at {SIZE}, against at {SIZE}",
     f"data migration, {SIZE} rows",
     f"peak RSS, apply {SIZE} steady",
+    f"no-op up, library, {SIZE} MB applied",
+    f"backup of a {SIZE} MB database",
 )
 HEADER = "| scenario | contender | median | floor | ratio | target | ok? |"
 
