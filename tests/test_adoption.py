@@ -131,7 +131,7 @@ def sqlx_history(conn: sqlite3.Connection, versions: Sequence[int], failed: Sequ
     for version in [*versions, *failed]:
         conn.execute(
             "INSERT INTO _sqlx_migrations ( version, description, success, checksum, execution_time ) "
-            "VALUES ( ?1, ?2, ?3, ?4, -1 )",
+            "VALUES ( ?, ?, ?, ?, -1 )",  # sqlx numbers them ?1..?4; sqlite3 binds a sequence to plain ?
             (version, LABELS.get(version, "x"), version not in failed, hashlib.sha384(b"sql").digest()),
         )
 
