@@ -23,7 +23,7 @@ from .authoring import Schema, SchemaDifference, compare_schemas, describe_schem
 from .database import DEFAULT_LOCK_TIMEOUT, Database, Setup
 from .discovery import DEFAULT_FORMAT, Format, Migration
 from .errors import AdoptionError, ArgumentError, ArgumentTypeError, SchemaMismatchError, TargetError
-from .runner import Migrations, _check_callback, _load, migrate
+from .runner import Migrations, check_callback, load_migrations, migrate
 
 # The tools whose history ``adopt`` reads, as ``--from`` names them.
 TOOLS = ("golang-migrate", "dbmate", "goose", "sqlx", "yoyo")
@@ -81,8 +81,8 @@ def baseline(
     and ``setup`` are ``migrate``'s; ``setup`` prepares the scratch
     database's connections too.
     """
-    available = _load(migrations, format)
-    _check_callback("setup", setup)
+    available = load_migrations(migrations, format)
+    check_callback("setup", setup)
     _check_bool("force", force)
     _check_bool("dry_run", dry_run)
     if isinstance(to, bool) or not isinstance(to, int):
@@ -139,8 +139,8 @@ def adopt(
     recorded version without a migration here, a homesections history already.
     ``format`` and ``setup`` are ``migrate``'s.
     """
-    available = _load(migrations, format)
-    _check_callback("setup", setup)
+    available = load_migrations(migrations, format)
+    check_callback("setup", setup)
     if from_tool is not None:
         if not isinstance(from_tool, str):
             raise ArgumentTypeError("from_tool", from_tool, f"must be one of {', '.join(TOOLS)}")

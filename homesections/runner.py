@@ -127,11 +127,11 @@ def migrate(
     ``format`` is the migration files' layout; ``setup`` is called with
     each connection before any migration SQL runs (to register SQL functions).
     """
-    available = _load(migrations, format)
+    available = load_migrations(migrations, format)
     _check_up_target(to, steps, available)
-    _check_callback("on_applied", on_applied)
-    _check_callback("on_backup", on_backup)
-    _check_callback("setup", setup)
+    check_callback("on_applied", on_applied)
+    check_callback("on_backup", on_backup)
+    check_callback("setup", setup)
     _check_choice("on_newer", on_newer, ("keep", "error", "rollback"))
     rolled_back: list[MigrationResult] = []
     untracked_tables = False  # tables, but no schema_migrations: a failing first migration says so
@@ -205,10 +205,10 @@ def rollback(
     migrations whose files are not here with the down SQL stored with their
     rows when they were applied (an older application on a newer cache).
     """
-    available = _load(migrations, format)
+    available = load_migrations(migrations, format)
     _check_limits(to, steps)
-    _check_callback("on_rolled_back", on_rolled_back)
-    _check_callback("setup", setup)
+    check_callback("on_rolled_back", on_rolled_back)
+    check_callback("setup", setup)
     plan = _DownPlan(available, to, steps, use_stored=use_stored)
     db = Database.open(database, "write", lock_timeout, setup=setup)
     if db is None:
@@ -230,9 +230,9 @@ def plan_migrate(
     setup: Setup | None = None,
 ) -> list[Migration]:
     """What ``migrate`` would apply, in order, with the same refusals. Only reads."""
-    available = _load(migrations, format)
+    available = load_migrations(migrations, format)
     _check_up_target(to, steps, available)
-    _check_callback("setup", setup)
+    check_callback("setup", setup)
     pending, _stats = _plan_up(available, _read_applied(database, lock_timeout, setup), to)
     _check_before_applying(pending, single_transaction=False)
     return pending[:steps] if steps is not None else pending
@@ -253,9 +253,9 @@ def plan_rollback(
 
     A stored down is shown as a migration whose down file is the stored SQL.
     """
-    available = _load(migrations, format)
+    available = load_migrations(migrations, format)
     _check_limits(to, steps)
-    _check_callback("setup", setup)
+    check_callback("setup", setup)
     plan = _DownPlan(available, to, steps, use_stored=use_stored)
     return list(_read(database, lock_timeout, setup, lambda db: plan.first(db.applied(), db), plan.first({}, None)))
 
@@ -273,8 +273,8 @@ def status(
     "newer": applied, with no file here, and newer than every file (an
     older application on a newer cache); "missing": the same, but older.
     """
-    available = {migration.version: migration for migration in _load(migrations, format)}
-    _check_callback("setup", setup)
+    available = {migration.version: migration for migration in load_migrations(migrations, format)}
+    check_callback("setup", setup)
     applied = _read_applied(database, lock_timeout, setup)
     newest_file = max(available, default=0)
     rows = tuple(
@@ -524,7 +524,8 @@ class _ForeignKeyGuard:
 _SETTLED_NS = 2_000_000_000
 
 
-def _load(migrations: Migrations, format: Format) -> list[Migration]:
+def load_migrations(migrations: Migrations, format: Format) -> list[Migration]:
+    """A directory's migrations, or migrations already discovered, oldest first (adoption uses it too)."""
     format = check_format(format)  # migrations already discovered carry their own
     if migrations is None or isinstance(migrations, str | os.PathLike):
         return discover(migrations, format=format)
@@ -556,7 +557,8 @@ def _check_up_target(to: int | None, steps: int | None, available: Sequence[Migr
         raise TargetError("to", to, f"no migration with that version (known: {_versions(available)})")
 
 
-def _check_callback(argument: str, callback: object) -> None:
+def check_callback(argument: str, callback: object) -> None:
+    """Refuse a callback that cannot be called before anything runs, as a ``TypeError``."""
     if callback is not None and not callable(callback):
         raise ArgumentTypeError(argument, callback, "must be callable")
 
