@@ -769,3 +769,40 @@ def test_rollback_stops_when_another_process_applies_a_migration_meanwhile(tmp_p
     assert rolled_back == [3]
     assert applied_versions(database) == [1, 2, 3, 4]
     assert tables(database) == {"schema_migrations", "a", "b", "c", "d"}
+
+
+def test_a_no_transaction_migration_run_by_two_runners_is_recorded_once(migrations_dir: Path, db_path: Path) -> None:
+    # kills: recording a no-transaction migration without first asking whether another runner
+    # recorded it meanwhile (the second INSERT would fail on the primary key, or count it twice).
+    # The race is made, not hoped for: the file's own statement calls race(), which runs a second
+    # runner to completion on another connection while the first is between its statements and
+    # its bookkeeping row. WAL, so the second runner can commit while the first one reads.
+    write_migration(migrations_dir, "0001", "create_a", "CREATE TABLE a (id INTEGER);\n", "DROP TABLE a;\n")
+    write_migration(
+        migrations_dir,
+        "0002",
+        "outside",
+        "-- homesections: no-transaction\nCREATE TABLE IF NOT EXISTS b (id INTEGER);\nSELECT race();\n",
+        "DROP TABLE b;\n",
+    )
+    homesections.migrate(db_path, migrations_dir, to=1)
+    with closing(sqlite3.connect(db_path)) as conn:
+        assert conn.execute("PRAGMA journal_mode = WAL").fetchone() == ("wal",)
+    other_runs: list[list[int]] = []
+
+    def quiet(conn: sqlite3.Connection) -> None:
+        conn.create_function("race", 0, lambda: None)
+
+    def second_runner() -> None:
+        other_runs.append([r.version for r in homesections.migrate(db_path, migrations_dir, setup=quiet)])
+
+    def racing(conn: sqlite3.Connection) -> None:
+        conn.create_function("race", 0, lambda: second_runner() if not other_runs else None)
+
+    first = [r.version for r in homesections.migrate(db_path, migrations_dir, setup=racing)]
+
+    assert other_runs == [[2]]  # the second runner applied and recorded 0002 in the middle of the first's run
+    assert first == [2]  # the first ran it too (not atomic, as documented) and finished without an error
+    assert applied_versions(db_path) == [1, 2]
+    with closing(sqlite3.connect(db_path)) as conn:
+        assert conn.execute("SELECT count(*) FROM schema_migrations WHERE version = 2").fetchone() == (1,)
