@@ -112,7 +112,7 @@ def _create(path: Path, text: str) -> None:
         raise MigrationFileError(f"{path}: cannot write: {exc.strerror}") from None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VerifyReport:
     """What ``verify`` found: empty ``findings`` means every checked down restores the schema.
 
@@ -274,7 +274,7 @@ class Trigger:
     sql: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Schema:
     """A database's own objects (not SQLite's, not ``schema_migrations``) by lower-case name."""
 

@@ -26,7 +26,7 @@ _NOT_ITEMS = frozenset(
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PlexItem:
     """One item of a hub, with what a home-screen card needs."""
 
@@ -64,7 +64,7 @@ class PlexItem:
     library_section_title: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PlexHub:
     """One hub of a reply, its items in the server's order.
 
@@ -104,7 +104,7 @@ def parse_hubs(data: bytes, origin: str = "reply") -> list[PlexHub]:
 
 
 # A reply is read into one shape for both formats: attributes plus children by kind.
-@dataclass
+@dataclass(slots=True)
 class _Node:
     attributes: dict[str, Any]
     tag: str = ""
@@ -197,7 +197,7 @@ def _names_a_hub(attributes: Mapping[str, Any]) -> bool:
     return any(attributes.get(name) not in (None, "") for name in ("hubIdentifier", "key", "title"))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Library:
     """The library a reply's container names (``/hubs/sections/{id}``), which its items belong to."""
 

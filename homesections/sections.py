@@ -13,7 +13,7 @@ import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .database import DEFAULT_LOCK_TIMEOUT, Database
 from .errors import CacheError
@@ -125,7 +125,7 @@ WHERE s.source_id = ?
 ORDER BY s.position, s.id, hsi.position, hsi.media_item_id"""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ImportResult:
     """What one ``replace_sections`` did."""
 
@@ -136,7 +136,7 @@ class ImportResult:
     sections_removed: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CachedItem:
     """One item of a cached section: what its card shows.
 
@@ -172,7 +172,7 @@ class CachedItem:
         return max(self.leaf_count - self.viewed_leaf_count, 0)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CachedSection:
     id: int
     hub_identifier: str
@@ -191,7 +191,7 @@ class CachedSection:
     items: list[CachedItem] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CachedSource:
     identifier: str
     source_type: str
@@ -331,7 +331,7 @@ def _deduplicated(hubs: Sequence[PlexHub]) -> tuple[list[PlexHub], int]:
                 continue
             seen_items.add(item.key)
             items.append(item)
-        result.append(PlexHub(**{**hub.__dict__, "items": items}))
+        result.append(replace(hub, items=items))
     return result, dropped
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from typing import NamedTuple
+from dataclasses import dataclass
 
 from .errors import MigrationFileError
 
@@ -27,7 +27,8 @@ _FIRST_WORD = re.compile(r"[A-Za-z_]+")
 TRANSACTION_CONTROL = frozenset({"BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE"})
 
 
-class Statement(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Statement:
     """One SQL statement and the 1-based line of the file it starts on."""
 
     line: int
@@ -117,7 +118,8 @@ _SECTION_LINE = re.compile(r"^--[ \t]*migrate:(?P<direction>up|down)(?:[ \t]+(?P
 _OPTION = re.compile(r"(?P<key>[^:\s]+):(?P<value>\S+)")
 
 
-class Section(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Section:
     """One direction's part of a dbmate file: its text, where it starts, how it runs."""
 
     text: str

@@ -141,7 +141,7 @@ def test_split_then_execute_inserts_exactly_the_original_values(
 
     statements = split_statements(text)
 
-    assert [(s.line, s.sql.rstrip("\n")) for s in statements] == expected
+    assert [Statement(s.line, s.sql.rstrip("\n")) for s in statements] == expected
     conn = sqlite3.connect(":memory:")
     try:
         conn.execute("CREATE TABLE t (v TEXT)")
