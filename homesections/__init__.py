@@ -118,7 +118,7 @@ __all__ = [
 ]
 
 # Modules an application's start-up (migrate) does not need, imported on first use:
-# each costs 4-8 ms to import (json, xml, pathlib, tempfile; docs/performance.md).
+# importing them (json, xml, pathlib, tempfile) costs more than the no-op itself (docs/performance.md).
 _ON_FIRST_USE = {
     "AdoptResult": "adoption",
     "BaselineResult": "adoption",

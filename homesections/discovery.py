@@ -22,8 +22,8 @@ if TYPE_CHECKING:
 
     from .sqlscript import Section, Statement
 
-# The interpreter's own SHA-256: hashlib loads OpenSSL, 2.3 ms of every start-up
-# (docs/performance.md). By version, since a failed import searches the whole path.
+# The interpreter's own SHA-256: hashlib would load OpenSSL at every start-up (docs/performance.md).
+# Chosen by version, since a failed import searches the whole path.
 if sys.version_info >= (3, 12):
     from _sha2 import sha256
 else:

@@ -71,8 +71,8 @@ def _plain_help_option(command: click.Command, ctx: click.Context, cached: click
     """The ``-h``/``--help`` option, built with its text given.
 
     click builds it with a translated text, looking it up in the catalogues
-    on disk and importing ``locale`` on the way: about 2 ms of every run for
-    three nested commands (docs/performance.md).
+    on disk and importing ``locale`` on the way, at every run and for each of
+    the nested commands (the saving is measured in docs/performance.md).
     """
     names = command.get_help_option_names(ctx)
     if not names or not command.add_help_option:
@@ -96,7 +96,7 @@ class Group(click.Group):
     """A group whose ``lazy`` subcommands ({name: "module:attribute"}) load when first asked for.
 
     ``homesections migrate up`` then builds neither the authoring commands
-    nor the sections ones, with their options: about 1 ms of every run.
+    nor the sections ones, with their options (docs/performance.md).
     """
 
     command_class = Command
