@@ -25,6 +25,21 @@ from click.testing import CliRunner, Result
 from homesections.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
+
+# The columns 0004_media_item_card_fields adds to media_items, in its order.
+CARD_COLUMNS = (
+    "leaf_count",
+    "viewed_leaf_count",
+    "child_count",
+    "content_rating",
+    "summary",
+    "tagline",
+    "grandparent_art",
+    "parent_item_key",
+    "grandparent_item_key",
+    "library_section_key",
+    "library_section_title",
+)
 SHIPPED_MIGRATIONS = REPO / "sql"
 SUBPROCESS_TIMEOUT = 60  # the bound on any wait for a child process; none should come near it
 

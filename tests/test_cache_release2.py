@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import invoke, ok
+from conftest import CARD_COLUMNS, invoke, ok
 
 import homesections
 from homesections.plex import PlexHub, parse_hubs
@@ -36,20 +36,7 @@ from homesections.sections import (
 
 DATA = Path(__file__).parent / "data" / "cache_release2"
 
-# The columns 0004_media_item_card_fields adds to media_items, in its order.
-NEW_COLUMNS = (
-    "leaf_count",
-    "viewed_leaf_count",
-    "child_count",
-    "content_rating",
-    "summary",
-    "tagline",
-    "grandparent_art",
-    "parent_item_key",
-    "grandparent_item_key",
-    "library_section_key",
-    "library_section_title",
-)
+NEW_COLUMNS = CARD_COLUMNS
 COUNT_COLUMNS = NEW_COLUMNS[:3]
 
 # What hubs.xml (and hubs.json, its JSON form) must store in the new columns, by item_key.

@@ -156,6 +156,22 @@ def test_a_reader_that_goes_away_loses_the_output_not_the_run(
     assert applied_versions(db_path) == list(range(1, count + 1))
 
 
+def run_with_stdout_full(args: list[str | os.PathLike[str]]) -> subprocess.CompletedProcess[str]:
+    """``homesections ARGS > /dev/full``: every write to stdout fails with ENOSPC."""
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here")
+    with open("/dev/full", "wb") as full:
+        return subprocess.run(
+            [console_script(), *args],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=child_env(),
+            timeout=SUBPROCESS_TIMEOUT,
+            check=False,
+        )
+
+
 @pytest.mark.parametrize(
     ("command", "applied"),
     [(["migrate", "up"], [1, 2, 3]), (["status"], None), (["status", "--json"], None)],
@@ -166,18 +182,7 @@ def test_a_full_disk_behind_stdout_is_an_error_line(
 ) -> None:
     # `homesections migrate up > /dev/full`
     # kills: the same three changes as above; for status, dropping the report makes it exit 0
-    if not os.path.exists("/dev/full"):
-        pytest.skip("no /dev/full here")
-    with open("/dev/full", "wb") as full:
-        result = subprocess.run(
-            [console_script(), "-d", db_path, "-m", three_migrations, *command],
-            stdout=full,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=child_env(),
-            timeout=SUBPROCESS_TIMEOUT,
-            check=False,
-        )
+    result = run_with_stdout_full(["-d", db_path, "-m", three_migrations, *command])
     assert result.returncode == 1, result.stderr
     one_error_line(result.stderr, "error: cannot write to standard output (No space left on device)")
     if applied is None:
@@ -198,18 +203,7 @@ def test_output_lost_before_an_early_exit_is_an_error_line_too(
     # eager --version and --help) lose their output just the same.
     # kills: reporting lost output only when the command returns normally (status --exit-code
     # then exits 1 silently, --version exits 0, the root's --help prints a traceback)
-    if not os.path.exists("/dev/full"):
-        pytest.skip("no /dev/full here")
-    with open("/dev/full", "wb") as full:
-        result = subprocess.run(
-            [console_script(), "-d", db_path, "-m", three_migrations, *args],
-            stdout=full,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=child_env(),
-            timeout=SUBPROCESS_TIMEOUT,
-            check=False,
-        )
+    result = run_with_stdout_full(["-d", db_path, "-m", three_migrations, *args])
     assert result.returncode == 1, result.stderr
     one_error_line(result.stderr, "error: cannot write to standard output (No space left on device)")
     assert not db_path.exists()

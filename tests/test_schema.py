@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ORIGINS, REPO, applied_versions, plex_reply, schema_of, tables
+from conftest import CARD_COLUMNS, ORIGINS, REPO, applied_versions, plex_reply, schema_of, tables
 
 import homesections
 
@@ -204,18 +204,7 @@ NULLABLE = {
         "art",
         "added_at",
         "last_viewed_at",
-        # 0004_media_item_card_fields
-        "leaf_count",
-        "viewed_leaf_count",
-        "child_count",
-        "content_rating",
-        "summary",
-        "tagline",
-        "grandparent_art",
-        "parent_item_key",
-        "grandparent_item_key",
-        "library_section_key",
-        "library_section_title",
+        *CARD_COLUMNS,  # 0004_media_item_card_fields
     ],
     "home_sections": ["context", "style", "hub_type", "hub_key", "size"],
     "home_section_items": [],
