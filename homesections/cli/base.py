@@ -1,8 +1,10 @@
 """What every ``homesections`` command shares: its classes, the shared options, their values.
 
-The classes exist for start-up cost, which every CLI run pays: the help
-option is built without a translation look-up, and a group loads its
-rarely used subcommands only when one is named (or listed, for help).
+A group loads its rarely used subcommands only when one is named (or
+listed, for help), so an application's start-up does not import them; the
+help option prints through ``echo``, so help that cannot be written is
+reported like any other lost output; the path type does not import
+``locale`` as click's does.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 class PathType(click.ParamType[str]):
     """A path taken as given (the library checks it), completed as a file name by the shell.
 
-    Lighter than click.Path, whose constructor looks up translations on disk at every start-up.
+    Lighter than click.Path, which imports ``locale`` for its messages at every start-up.
     """
 
     name = "path"
@@ -68,12 +70,7 @@ def _show_help(ctx: click.Context, _param: click.Parameter, value: bool) -> None
 
 
 def _plain_help_option(command: click.Command, ctx: click.Context, cached: click.Option | None) -> click.Option | None:
-    """The ``-h``/``--help`` option, built with its text given.
-
-    click builds it with a translated text, looking it up in the catalogues
-    on disk and importing ``locale`` on the way, at every run and for each of
-    the nested commands (the saving is measured in docs/performance.md).
-    """
+    """The ``-h``/``--help`` option, printing through ``echo``: help lost to a full disk is an error line."""
     names = command.get_help_option_names(ctx)
     if not names or not command.add_help_option:
         return None
@@ -83,7 +80,7 @@ def _plain_help_option(command: click.Command, ctx: click.Context, cached: click
 
 
 class Command(click.Command):
-    """A command with the plain help option."""
+    """A command whose help option prints through ``echo``."""
 
     _plain_help: click.Option | None = None
 
