@@ -454,15 +454,16 @@ def _scan(root: str, format: Format, problems: list[str]) -> dict[int, dict[str,
 
     # A half that has a problem of its own is kept as None, so its pair is not also reported as lonely.
     halves: dict[int, dict[str, str | None]] = {}
+    file_name = re.compile(_FILE_NAMES[format])  # compiled here, for the format in use, not at start-up
     for entry in entries:
         if entry.name.startswith(".") or not entry.name.lower().endswith(".sql"):
             continue
         path = os.path.join(root, entry.name)
-        parsed = re.fullmatch(_FILE_NAMES[format], entry.name)  # compiled once, for the format in use
+        parsed = file_name.fullmatch(entry.name)
         if parsed is None:
             problems.append(f"{path}: file name {_MISMATCH[format]}; it would never run")
             continue
-        version, direction = int(parsed["version"]), parsed.groupdict().get("direction") or _WHOLE
+        version, direction = int(parsed["version"]), _WHOLE if format == "dbmate" else parsed["direction"]
         same_version = halves.setdefault(version, {})
         if not 0 < version <= MAX_VERSION:
             if not same_version:  # once per version
