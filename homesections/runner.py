@@ -123,7 +123,7 @@ def migrate(
     them, raise ``NewerDatabaseError`` ("error"), or "rollback" them with
     the down SQL stored when they were applied. ``backup`` copies the
     database to ``<database>.<version>.bak`` before the first migration
-    runs, and tells ``on_backup`` where.
+    runs or is rolled back, and tells ``on_backup`` where.
     ``format`` is the migration files' layout; ``setup`` is called with
     each connection before any migration SQL runs (to register SQL functions).
     """
@@ -148,6 +148,9 @@ def migrate(
             if newer and on_newer == "error":
                 raise NewerDatabaseError(_newer_message(db.path, newer, available), "on_newer='rollback'")
             if newer and on_newer == "rollback":
+                if backup:  # the copy is of what is about to change: before the rollback, not after it
+                    _back_up(db, max(applied), on_backup)
+                    backup = False
                 rolled_back = rollback(
                     db.path, available, to=max(m.version for m in available), lock_timeout=lock_timeout,
                     on_rolled_back=on_applied, use_stored=True, setup=setup,

@@ -642,3 +642,15 @@ def test_single_transaction_through_a_real_process_under_umask_000(tmp_path: Pat
     assert len(result.stdout.splitlines()) == 3
     assert applied_versions(database) == [1, 2, 3]
     assert stat.S_IMODE(database.stat().st_mode) == 0o600
+
+
+def test_a_backup_is_taken_before_newer_migrations_are_rolled_back(older_app: OlderApp) -> None:
+    # kills: taking the backup only before applying (after the rollback nothing is pending, so
+    # there would be no copy at all of the database as the newer application left it)
+    told: list[str] = []
+    homesections.migrate(older_app.database, older_app.older, on_newer="rollback", backup=True, on_backup=told.append)
+    backup = Path(f"{older_app.database}.4.bak")
+    assert told == [str(backup)]
+    assert applied_versions(backup) == [1, 2, 3, 4]  # the copy holds what the rollback then removed
+    assert "d" in tables(backup) and "d" not in tables(older_app.database)
+    assert applied_versions(older_app.database) == [1, 2, 3]
