@@ -50,17 +50,17 @@ def table_rows(report: str) -> list[list[str]]:
     return rows
 
 
+def run_bench(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``bench/run.py ARGS`` with this interpreter, from the checkout, bounded."""
+    return subprocess.run(
+        [sys.executable, str(BENCH), *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+
+
 @pytest.mark.slow
 def test_quick_run_prints_a_row_per_scenario(tmp_path: Path) -> None:
     output = tmp_path / "bench.md"
-    done = subprocess.run(
-        [sys.executable, str(BENCH), "--quick", "--output", str(output)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = run_bench("--quick", "--output", str(output))
     assert done.returncode == 0, done.stderr
     rows = table_rows(done.stdout)
     for scenario in SCENARIOS:
@@ -84,15 +84,7 @@ def test_peers_without_peers_installed_says_which_are_missing(tmp_path: Path) ->
     env.update(
         PATH=str(Path(sys.executable).parent), DBMATE=str(nowhere / "dbmate"), YOYO_PYTHON=str(nowhere / "python")
     )
-    done = subprocess.run(
-        [sys.executable, str(BENCH), "--quick", "--peers", "--repeat", "1"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = run_bench("--quick", "--peers", "--repeat", "1", env=env)
     assert done.returncode == 0, done.stderr
     for peer in ("dbmate", "yoyo"):
         assert f"- not measured: {peer}: " in done.stdout
@@ -109,14 +101,7 @@ def test_peers_without_peers_installed_says_which_are_missing(tmp_path: Path) ->
 
 @pytest.mark.slow
 def test_journal_study_prints_each_mode_and_round_trip() -> None:
-    done = subprocess.run(
-        [sys.executable, str(BENCH), "--quick", "--journal", "--repeat", "1"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = run_bench("--quick", "--journal", "--repeat", "1")
     assert done.returncode == 0, done.stderr
     contenders = {(row[0].split(":")[0], row[1]) for row in table_rows(done.stdout)}
     for mode in ("TRUNCATE", "PERSIST"):
