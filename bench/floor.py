@@ -75,6 +75,7 @@ def floor_apply(
     *,
     checked: bool = False,
     journal_mode: str | None = None,
+    exclusive: bool = False,
     one_transaction: bool = False,
     round_trips: Iterable[str] = (),
 ) -> None:
@@ -83,7 +84,9 @@ def floor_apply(
     ``checked`` adds the rest of the 12-step procedure: foreign keys off,
     foreign_key_check before each commit. ``journal_mode`` (TRUNCATE,
     PERSIST) is this connection's journal while it migrates, DELETE again at
-    the end, which removes the journal file it leaves. ``one_transaction``
+    the end, which removes the journal file it leaves. ``exclusive`` keeps
+    the write lock (and with it the open journal) from one commit to the
+    next, as homesections' runner does. ``one_transaction``
     applies every file in one transaction. ``round_trips`` names statements of
     ``ROUND_TRIPS`` run at the start of each migration's transaction.
     """
@@ -96,6 +99,8 @@ def floor_apply(
         conn.execute(BOOKKEEPING)
         newest = conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
         pending = [file for file in migration_files(directory, ".up.sql") if file[0] > newest]
+        if exclusive:
+            conn.execute("PRAGMA locking_mode = EXCLUSIVE")
         if one_transaction:
             conn.execute("BEGIN IMMEDIATE")
         for version, name, path in pending:

@@ -263,6 +263,7 @@ def worker_operation(kind: str) -> Callable[[str, str], object]:
         "floor-apply-checked": partial(floor_apply, checked=True),
         "floor-apply-truncate": partial(floor_apply, journal_mode="truncate"),
         "floor-apply-persist": partial(floor_apply, journal_mode="persist"),
+        "floor-apply-exclusive": partial(floor_apply, exclusive=True),
         "floor-apply+data_version": partial(floor_apply, round_trips=["data_version"]),
         "floor-apply+read_applied": partial(floor_apply, round_trips=["read_applied"]),
         "floor-apply+all": partial(floor_apply, checked=True, round_trips=["data_version", "read_applied"]),
@@ -762,16 +763,21 @@ class Bench:
     # --- the runner's connection (--journal) ---------------------------------------------
 
     def journal_modes(self) -> list[Row]:
-        """The floor loop with its connection's journal in DELETE (SQLite's default), TRUNCATE and PERSIST.
+        """The floor loop with its connection's journal in DELETE (SQLite's default), TRUNCATE and PERSIST,
+        and in DELETE with the write lock kept for the run (exclusive locking mode, what the runner does).
 
         synchronous stays FULL; TRUNCATE and PERSIST are set on the connection
-        and set back to DELETE at the end, which removes the journal file.
+        and set back to DELETE at the end, which removes the journal file; the
+        exclusive connection's close removes it.
         """
         size, repeat, directory = self.config.apply_size, self.config.repeat, self.generated
         delete = worker("stdlib loop, journal DELETE", "floor-apply", directory, repeat)
         modes = [
-            worker(f"stdlib loop, journal {mode.upper()}", f"floor-apply-{mode}", directory, repeat)
-            for mode in ("truncate", "persist")
+            *(
+                worker(f"stdlib loop, journal {mode.upper()}", f"floor-apply-{mode}", directory, repeat)
+                for mode in ("truncate", "persist")
+            ),
+            worker("stdlib loop, locking_mode EXCLUSIVE", "floor-apply-exclusive", directory, repeat),
         ]
         samples = self.round_robin("journal mode", [delete, *modes])
         scenario = f"journal mode: apply {thousands(size)}, against DELETE"

@@ -100,7 +100,7 @@ class Database:
         self.path = path
         self.conn = conn
         self.lock_timeout = lock_timeout
-        self._journal_to_restore: str | None = None
+        self._hold_lock = False  # see hold_the_lock_between_commits
 
     @classmethod
     def open(
@@ -153,26 +153,24 @@ class Database:
         return cls(path, conn, lock_timeout)
 
     def close(self) -> None:
-        if self._journal_to_restore is not None:
-            # Back to DELETE: SQLite then removes the (empty) journal file, so none is left beside the database.
-            with suppress(sqlite3.Error):
-                self.conn.execute(f"PRAGMA journal_mode = {self._journal_to_restore}")
         self.conn.close()
 
-    def commit_by_truncating_the_journal(self) -> None:
-        """For a run of writes: commit by truncating the rollback journal, not by deleting it.
+    def hold_the_lock_between_commits(self) -> None:
+        """For a run of writes: keep the write lock from one commit to the next.
 
-        As durable (with ``synchronous=FULL`` the truncation is synced before
-        COMMIT returns; a deletion is not, unless EXTRA) and cheaper: no
-        file is created and removed at every commit (docs/performance.md).
-        Only a connection in DELETE mode changes, and only this connection:
-        the mode of rollback journals is per connection, while WAL belongs to
-        the database file and is left alone. ``close`` restores DELETE.
+        SQLite's exclusive locking mode, on this connection only. The
+        rollback journal then stays open between transactions and a commit
+        zeroes and syncs its header instead of deleting the file, as in
+        PERSIST mode: as durable (both documented as atomic with
+        ``synchronous=FULL``), but no file is created, its directory synced
+        and the file unlinked at every commit (docs/performance.md). Other
+        connections wait for the run instead of for one migration, as they
+        wait for golang-migrate's or Flyway's lock; closing the connection
+        releases the lock and deletes the journal. The mode starts inside the
+        first write transaction (see ``transaction``). WAL databases are left
+        alone: their shared-memory index belongs to every connection.
         """
-        if self.conn.execute("PRAGMA journal_mode").fetchone()[0] != "delete":
-            return
-        if self.conn.execute("PRAGMA journal_mode = TRUNCATE").fetchone()[0] == "truncate":
-            self._journal_to_restore = "DELETE"
+        self._hold_lock = self.conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
 
     def __enter__(self) -> Database:
         return self
@@ -193,6 +191,11 @@ class Database:
         """
         try:
             self.conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            if write and self._hold_lock:
+                # Only now, with the write lock held: a read lock kept in exclusive mode before
+                # it would deadlock two runners, each waiting for the other's lock.
+                self.conn.execute("PRAGMA locking_mode = EXCLUSIVE")
+                self._hold_lock = False
         except sqlite3.Error as exc:
             raise self.error(exc) from None
         try:

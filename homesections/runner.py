@@ -166,7 +166,8 @@ def migrate(
     db = Database.open(database, "create", lock_timeout, setup=setup)
     assert db is not None  # "create" always opens
     with db:
-        db.commit_by_truncating_the_journal()
+        if not single_transaction:  # one commit: nothing to save, and callbacks may read the result
+            db.hold_the_lock_between_commits()
         walk = _walk_in_one_transaction if single_transaction else _walk
         try:
             return rolled_back + walk(db, _UpPlan(available, to, steps), on_applied)
@@ -218,7 +219,7 @@ def rollback(
         plan.first({}, None)  # no database: only the target is checked
         return []
     with db:
-        db.commit_by_truncating_the_journal()
+        db.hold_the_lock_between_commits()
         return _walk(db, plan, on_rolled_back)
 
 

@@ -92,6 +92,12 @@ def tables(path: Path) -> set[str]:
         return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
 
+def in_wal_mode(path: Path) -> None:
+    """Put a database in WAL mode: other connections then read while a runner writes."""
+    with closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("PRAGMA journal_mode = WAL").fetchone() == ("wal",)
+
+
 def applied_versions(path: Path) -> list[int]:
     """Versions recorded in schema_migrations, oldest first."""
     with closing(sqlite3.connect(path)) as conn:

@@ -104,8 +104,8 @@ def test_journal_study_prints_each_mode_and_round_trip() -> None:
     done = run_bench("--quick", "--journal", "--repeat", "1")
     assert done.returncode == 0, done.stderr
     contenders = {(row[0].split(":")[0], row[1]) for row in table_rows(done.stdout)}
-    for mode in ("TRUNCATE", "PERSIST"):
-        assert ("journal mode", f"stdlib loop, journal {mode}") in contenders, done.stdout
+    for mode in ("journal TRUNCATE", "journal PERSIST", "locking_mode EXCLUSIVE"):
+        assert ("journal mode", f"stdlib loop, {mode}") in contenders, done.stdout
     for extra in ("PRAGMA data_version", "SELECT the applied rows", "PRAGMA foreign_key_check"):
         assert ("round trips", f"+ {extra}") in contenders, done.stdout
     assert "| round trip | database | per call |" in done.stdout

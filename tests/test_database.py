@@ -111,15 +111,39 @@ def test_sql_run_while_refusing_attach_cannot_reach_another_file(tmp_path: Path)
     assert not (tmp_path / "other.db").exists()
 
 
-def test_the_runners_connection_truncates_its_journal_and_restores_delete(tmp_path: Path) -> None:
+def test_the_runners_connection_keeps_its_lock_and_journal_between_commits(tmp_path: Path) -> None:
     path = tmp_path / "cache.db"
+    journal = Path(f"{path}-journal")
     with opened(path, "create") as db:
-        db.commit_by_truncating_the_journal()
-        assert db.conn.execute("PRAGMA journal_mode").fetchone() == ("truncate",)
-        with db.transaction() as conn:
-            conn.execute("CREATE TABLE t (id INTEGER)")
-        assert Path(f"{path}-journal").stat().st_size == 0
-    assert not Path(f"{path}-journal").exists()
+        db.hold_the_lock_between_commits()
+        with db.transaction(write=False):  # a read takes no lock that outlives it
+            assert db.conn.execute("PRAGMA locking_mode").fetchone() == ("normal",)
+        inodes = []
+        for table in ("a", "b"):
+            with db.transaction() as conn:
+                conn.execute(f"CREATE TABLE {table} (id INTEGER)")
+            assert db.conn.execute("PRAGMA locking_mode").fetchone() == ("exclusive",)
+            # committed: the journal's header zeroed (no longer hot), the file kept open
+            assert journal.read_bytes()[:28] == bytes(28)
+            inodes.append(journal.stat().st_ino)
+        assert inodes[0] == inodes[1]
+        locked = pytest.raises(sqlite3.OperationalError, match="locked")
+        with closing(sqlite3.connect(path, timeout=0)) as other, locked:
+            other.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    assert not journal.exists()
+    with closing(sqlite3.connect(path, timeout=0, isolation_level=None)) as other:
+        other.execute("BEGIN IMMEDIATE")  # the lock went with the connection
+        assert other.execute("SELECT count(*) FROM sqlite_master WHERE name IN ('a', 'b')").fetchone() == (2,)
+        other.execute("ROLLBACK")
+
+
+def test_a_wal_database_keeps_normal_locking(tmp_path: Path) -> None:
+    path = tmp_path / "cache.db"
+    with closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("PRAGMA journal_mode = WAL").fetchone() == ("wal",)
+    with opened(path, "write") as db:
+        db.hold_the_lock_between_commits()
+        assert db.conn.execute("PRAGMA locking_mode").fetchone() == ("normal",)
 
 
 @pytest.mark.parametrize(

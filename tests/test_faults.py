@@ -313,10 +313,11 @@ def test_eight_cli_runners_started_together_apply_each_migration_once(
 
 
 @pytest.mark.slow
-def test_library_call_and_cli_run_at_the_same_time(
+def test_library_call_and_cli_run_at_the_same_time_in_wal_mode(
     migrations_dir: Path, db_path: Path, spawn: Callable[..., subprocess.Popen[bytes]]
 ) -> None:
     labels = write_side_effect_migrations(migrations_dir)
+    set_journal_mode(db_path, "wal")
     cli: dict[str, object] = {}
 
     def start_cli_midway(result: homesections.MigrationResult) -> None:
@@ -348,6 +349,34 @@ def test_library_call_and_cli_run_at_the_same_time(
     assert cli_labels[0] == "0002_effect_2", cli_stdout
     assert sorted(library_labels + cli_labels) == labels, (library_labels, cli_labels)
     assert_each_migration_ran_once(db_path)
+
+
+def test_a_cli_run_started_during_a_library_run_waits_for_all_of_it(
+    migrations_dir: Path, db_path: Path, spawn: Callable[..., subprocess.Popen[bytes]]
+) -> None:
+    # With a rollback journal the library's run keeps the write lock from its first commit
+    # to its last: a CLI runner started after the first waits, then finds nothing to do.
+    labels = write_side_effect_migrations(migrations_dir)
+    cli: list[subprocess.Popen[bytes]] = []
+
+    def start_cli_midway(result: homesections.MigrationResult) -> None:
+        if not cli:
+            cli.append(
+                spawn(
+                    [HOMESECTIONS, "-d", db_path, "-m", migrations_dir, "--lock-timeout", "30", "migrate", "up"],
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                )
+            )
+
+    results = homesections.migrate(db_path, migrations_dir, lock_timeout=30, on_applied=start_cli_midway)
+
+    out, err = cli[0].communicate(timeout=TIMEOUT)
+    assert cli[0].returncode == 0, (out, err)
+    assert applied_labels(out.decode()) == []
+    assert [result.label for result in results] == labels
+    assert_each_migration_ran_once(db_path)
+    assert journal_mode(db_path) == "delete"
 
 
 @pytest.mark.slow

@@ -31,6 +31,7 @@ from conftest import (
     assert_error,
     child_env,
     console_script,
+    in_wal_mode,
     invoke,
     ok,
     read_only_runner,
@@ -750,6 +751,7 @@ def test_rollback_stops_when_another_process_applies_a_migration_meanwhile(tmp_p
                 f"DROP TABLE {table};\n",
             )
     database = tmp_path / "cache.db"
+    in_wal_mode(database)  # with a rollback journal the rollback's lock keeps the newer one out
     homesections.migrate(database, old)
     rolled_back: list[int] = []
 

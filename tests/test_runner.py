@@ -14,7 +14,7 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-from conftest import SHIPPED_MIGRATIONS, applied_versions, schema_of, tables, write_migration
+from conftest import SHIPPED_MIGRATIONS, applied_versions, in_wal_mode, schema_of, tables, write_migration
 
 import homesections
 from homesections import (
@@ -190,6 +190,10 @@ def test_migrate_to_unknown_version_on_fresh_database_creates_nothing(three_migr
 
 
 def test_on_applied_hears_each_migration_after_its_commit(three_migrations: Path, db_path: Path) -> None:
+    # In WAL mode, where another connection can read while the run holds the write lock
+    # (with a rollback journal the lock keeps readers out until the run ends: see
+    # test_the_runner_keeps_its_journal_and_its_lock_from_one_commit_to_the_next).
+    in_wal_mode(db_path)
     seen: list[tuple[int, list[int]]] = []
 
     def on_applied(result: homesections.MigrationResult) -> None:
@@ -681,6 +685,8 @@ def test_held_write_lock_times_out_with_a_clear_error(
 
 
 def test_runner_skips_what_another_runner_applied_between_its_migrations(three_migrations: Path, db_path: Path) -> None:
+    # Only in WAL mode can another runner step in between two migrations of a run.
+    in_wal_mode(db_path)
     other_runs: list[list[int]] = []
 
     def other_runner_steps_in(result: homesections.MigrationResult) -> None:
@@ -897,7 +903,7 @@ def test_results_compare_and_show_by_value(three_migrations: Path, db_path: Path
     assert first.migrations[0] != (1, "create_a", "pending", None)
 
 
-# --- the runner's journal: truncated at each commit, never left behind ---------------
+# --- the runner's journal: kept between commits, never left behind ---------------
 
 
 def test_a_wal_database_stays_in_wal(three_migrations: Path, db_path: Path) -> None:
@@ -924,22 +930,35 @@ def test_no_journal_file_is_left_beside_the_database(migrations_dir: Path, db_pa
     assert applied_versions(db_path) == expected
 
 
-def test_the_runner_commits_by_truncating_its_journal_not_by_deleting_it(migrations_dir: Path, db_path: Path) -> None:
-    # Seen from inside: during a migration, the journal file is there; in TRUNCATE mode the
-    # file of the migration before it was truncated, not deleted (same inode).
+def test_the_runner_keeps_its_journal_and_its_lock_from_one_commit_to_the_next(
+    migrations_dir: Path, db_path: Path
+) -> None:
+    # Seen from inside: after each commit the journal file is still there, the same file
+    # (not unlinked and created again), its header zeroed; no other connection gets in
+    # between two migrations of the run; when the run ends, both are gone.
     write_migration(migrations_dir, "0001", "a", "CREATE TABLE a (id INTEGER);\n", "DROP TABLE a;\n")
     write_migration(migrations_dir, "0002", "b", "CREATE TABLE b (id INTEGER);\n", "DROP TABLE b;\n")
     journal = Path(f"{db_path}-journal")
-    seen: list[tuple[int, int]] = []
+    seen: list[tuple[int, bytes]] = []
+    refused: list[str] = []
 
     def after_each(_result: homesections.MigrationResult) -> None:
-        stat = journal.stat()  # still there between two commits: truncated, not unlinked
-        seen.append((stat.st_ino, stat.st_size))
+        seen.append((journal.stat().st_ino, journal.read_bytes()[:28]))
+        with closing(sqlite3.connect(db_path, timeout=0)) as other:
+            try:
+                other.execute("SELECT count(*) FROM schema_migrations").fetchone()
+            except sqlite3.OperationalError as exc:
+                refused.append(str(exc))
 
     homesections.migrate(db_path, migrations_dir, on_applied=after_each)
+    assert applied_versions(db_path) == [1, 2]
     assert len(seen) == 2 and seen[0][0] == seen[1][0]
-    assert all(size == 0 for _inode, size in seen)
-    assert not journal.exists()  # and removed when the run ends
+    assert all(header == bytes(28) for _inode, header in seen)
+    assert refused == ["database is locked"] * 2
+    assert not journal.exists()
+    with closing(sqlite3.connect(db_path, timeout=0, isolation_level=None)) as other:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
 
 
 def test_every_error_class_can_be_caught_by_its_name_from_the_package() -> None:
