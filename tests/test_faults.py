@@ -431,6 +431,48 @@ def test_database_held_by_another_writer_times_out_and_changes_nothing(
 # --- killed mid-migration ----------------------------------------------------------
 
 
+# A runner killed by SIGKILL right after its first commit, between two migrations.
+KILLED_AFTER_FIRST_COMMIT = r"""
+import os, signal, sys
+import homesections
+
+def after(result):
+    if result.version == 1:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+homesections.migrate(sys.argv[1], sys.argv[2], on_applied=after)
+"""
+
+
+@pytest.mark.slow
+def test_sigkill_between_two_migrations_leaves_a_zeroed_journal_that_is_never_rolled_back(
+    migrations_dir: Path, db_path: Path
+) -> None:
+    # With the lock held for the run, the journal is still open between two commits; a kill
+    # there leaves the file behind, its header zeroed by the commit: not hot, so the next
+    # connection keeps migration 1, and the next write removes the file.
+    for version, table in enumerate("abc", start=1):
+        write_migration(
+            migrations_dir, f"{version:04d}", table, f"CREATE TABLE {table} (id INTEGER);\n", f"DROP TABLE {table};\n"
+        )
+    done = subprocess.run(
+        [sys.executable, "-c", KILLED_AFTER_FIRST_COMMIT, db_path, migrations_dir],
+        capture_output=True,
+        timeout=TIMEOUT,
+        env=child_env(),
+        check=False,
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    journal = Path(f"{db_path}-journal")
+    assert journal.read_bytes()[:28] == bytes(28)
+    with closing(sqlite3.connect(db_path, timeout=0)) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    assert applied_versions(db_path) == [1]
+    assert tables(db_path) == {"schema_migrations", "a"}
+    assert [result.version for result in homesections.migrate(db_path, migrations_dir)] == [2, 3]
+    assert not journal.exists()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("journal", ["delete", "wal"])
 def test_sigkill_mid_migration_leaves_the_last_commit_and_the_next_up_finishes(
