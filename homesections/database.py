@@ -100,7 +100,9 @@ class Database:
         self.path = path
         self.conn = conn
         self.lock_timeout = lock_timeout
-        self._hold_lock = False  # see hold_the_lock_between_commits
+        # "asked" by hold_the_lock_between_commits, "held" from the next write transaction on
+        self._run_lock: Literal["no", "asked", "held"] = "no"
+        self._data_version: int | None = None  # read once while the lock is held
 
     @classmethod
     def open(
@@ -170,7 +172,8 @@ class Database:
         first write transaction (see ``transaction``). WAL databases are left
         alone: their shared-memory index belongs to every connection.
         """
-        self._hold_lock = self.conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+        if self.conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete":
+            self._run_lock = "asked"
 
     def __enter__(self) -> Database:
         return self
@@ -191,11 +194,11 @@ class Database:
         """
         try:
             self.conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            if write and self._hold_lock:
+            if write and self._run_lock == "asked":
                 # Only now, with the write lock held: a read lock kept in exclusive mode before
                 # it would deadlock two runners, each waiting for the other's lock.
                 self.conn.execute("PRAGMA locking_mode = EXCLUSIVE")
-                self._hold_lock = False
+                self._run_lock = "held"
         except sqlite3.Error as exc:
             raise self.error(exc) from None
         try:
@@ -211,8 +214,17 @@ class Database:
             raise
 
     def data_version(self) -> int:
-        """Changes whenever another connection commits; our own commits leave it alone."""
-        return self._scalar("PRAGMA data_version")
+        """Changes whenever another connection commits; our own commits leave it alone.
+
+        While this connection holds the lock for the run no other can commit,
+        so the value read once stands: a round trip per migration saved
+        (docs/performance.md).
+        """
+        if self._run_lock != "held":
+            return self._scalar("PRAGMA data_version")
+        if self._data_version is None:
+            self._data_version = self._scalar("PRAGMA data_version")
+        return self._data_version
 
     # --- the bookkeeping table ---
 

@@ -961,6 +961,21 @@ def test_the_runner_keeps_its_journal_and_its_lock_from_one_commit_to_the_next(
         other.execute("ROLLBACK")
 
 
+@pytest.mark.parametrize("journal", ["delete", "wal"])
+def test_data_version_is_read_once_while_the_run_holds_the_lock(
+    journal: str, three_migrations: Path, db_path: Path
+) -> None:
+    # kills: asking PRAGMA data_version at every step with the lock held (a round trip per
+    # migration), or trusting the first answer in WAL mode, where others commit between steps
+    if journal == "wal":
+        in_wal_mode(db_path)
+    statements: list[str] = []
+    homesections.migrate(db_path, three_migrations, setup=lambda conn: conn.set_trace_callback(statements.append))
+    asked = statements.count("PRAGMA data_version")
+    assert asked == (1 if journal == "delete" else 4), statements
+    assert applied_versions(db_path) == [1, 2, 3]
+
+
 def test_every_error_class_can_be_caught_by_its_name_from_the_package() -> None:
     # An application catches homesections.NewerDatabaseError (on_newer="error") or
     # homesections.SQLiteVersionError by name, as it does LockTimeoutError.
